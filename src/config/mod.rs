@@ -1,0 +1,5 @@
+//! The router configuration: the schema and its validation.
+
+mod schema;
+
+pub use schema::*;

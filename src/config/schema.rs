@@ -1,0 +1,273 @@
+//! The TOML schema of DESIGN.md, exactly: the Neutron resource model.
+//!
+//! These types only say what a file holds; `validate` says whether it makes
+//! sense. Unknown keys are rejected so that a typo is an error, not a
+//! silently ignored setting.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// A whole router configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub router: RouterSection,
+    #[serde(default, rename = "interface")]
+    pub interfaces: Vec<Interface>,
+    #[serde(default, rename = "subnet")]
+    pub subnets: Vec<Subnet>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<Route>,
+    #[serde(default, rename = "security_group")]
+    pub security_groups: Vec<SecurityGroup>,
+    #[serde(default, rename = "port")]
+    pub ports: Vec<Port>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_delegation: Option<PrefixDelegation>,
+    #[serde(default, rename = "prefix_pool")]
+    pub prefix_pools: Vec<PrefixPool>,
+}
+
+/// `[router]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    pub name: String,
+    /// Worker threads; default one per core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Default `/run/routelet/<name>.sock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_socket: Option<PathBuf>,
+    /// Default `/var/lib/routelet/<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub ra: RaSettings,
+}
+
+/// `[router.ra]`: router advertisement timing (RFC 4861 §6.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaSettings {
+    /// MinRtrAdvInterval, seconds.
+    pub min_interval: u32,
+    /// MaxRtrAdvInterval, seconds.
+    pub max_interval: u32,
+    /// AdvDefaultLifetime, seconds; 0 means "not a default router".
+    pub router_lifetime: u16,
+    /// AdvCurHopLimit advertised to hosts.
+    pub hop_limit: u8,
+}
+
+impl Default for RaSettings {
+    /// Neutron's radvd settings: 30 s / 100 s, lifetime 3 × max.
+    fn default() -> Self {
+        RaSettings {
+            min_interval: 30,
+            max_interval: 100,
+            router_lifetime: 300,
+            hop_limit: 64,
+        }
+    }
+}
+
+/// `[[interface]]`: a Linux interface in the router's namespace.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interface {
+    pub name: String,
+    /// Subnets the router is the gateway of on this link.
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    /// The upstream (gateway) side.
+    #[serde(default)]
+    pub external: bool,
+    /// Router addresses with their prefix length, for links without a subnet
+    /// object (typically the external one).
+    #[serde(default)]
+    pub addresses: Vec<IpNet>,
+    /// Default: the interface's own MAC.
+    /// Kept as text so that validation can name the item when it is bad.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Default: the interface's MTU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+}
+
+/// The three IPv6 modes Neutron knows for `ipv6_ra_mode` and
+/// `ipv6_address_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ipv6Mode {
+    Slaac,
+    #[serde(rename = "dhcpv6-stateless")]
+    Dhcpv6Stateless,
+    #[serde(rename = "dhcpv6-stateful")]
+    Dhcpv6Stateful,
+}
+
+impl Ipv6Mode {
+    /// The spelling used in the config file and in error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ipv6Mode::Slaac => "slaac",
+            Ipv6Mode::Dhcpv6Stateless => "dhcpv6-stateless",
+            Ipv6Mode::Dhcpv6Stateful => "dhcpv6-stateful",
+        }
+    }
+}
+
+impl core::fmt::Display for Ipv6Mode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[[subnet]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subnet {
+    pub name: String,
+    pub ip_version: u8,
+    /// Absent only with `use_prefix_delegation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<IpNet>,
+    /// Default: the CIDR's first host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_ra_mode: Option<Ipv6Mode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address_mode: Option<Ipv6Mode>,
+    #[serde(default)]
+    pub allocation_pools: Vec<AllocationPool>,
+    #[serde(default)]
+    pub dns_nameservers: Vec<IpAddr>,
+    #[serde(default)]
+    pub domain_search: Vec<String>,
+    /// The /64 comes from the upstream PD server.
+    #[serde(default)]
+    pub use_prefix_delegation: bool,
+}
+
+/// One `{ start, end }` range of `allocation_pools`, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationPool {
+    pub start: IpAddr,
+    pub end: IpAddr,
+}
+
+/// `[[route]]`: a static route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub destination: IpNet,
+    pub nexthop: IpAddr,
+}
+
+/// `[[security_group]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<SecurityGroupRule>,
+}
+
+/// Traffic direction as seen from the VM port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// Neutron's `ethertype` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub enum Ethertype {
+    IPv4,
+    IPv6,
+}
+
+/// One security-group rule, Neutron's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupRule {
+    pub direction: Direction,
+    pub ethertype: Ethertype,
+    /// `tcp`, `udp`, `icmp` (ICMPv6 with IPv6), `ipv6-icmp`, or a number;
+    /// absent: any protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range_min: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range_max: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_ip_prefix: Option<IpNet>,
+    /// Another group whose ports' addresses are the remote side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_group: Option<String>,
+}
+
+/// `[[port]]`: a VM port behind the router.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    pub name: String,
+    /// Kept as text so that validation can name the port when it is bad.
+    pub mac: String,
+    /// Stateful DHCPv6 / IPv4: the addresses reserved for this MAC.
+    #[serde(default)]
+    pub fixed_ips: Vec<IpAddr>,
+    /// None listed: Neutron's "default" group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<AddressPair>,
+    /// false: no filtering, no anti-spoofing for this port.
+    #[serde(default = "default_true")]
+    pub port_security_enabled: bool,
+}
+
+/// One of a port's `allowed_address_pairs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressPair {
+    pub ip_address: IpNet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+}
+
+/// `[prefix_delegation]`: the DHCPv6-PD client on the external side.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixDelegation {
+    /// Default: the external interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Requested prefix length; default 64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_length: Option<u8>,
+}
+
+/// `[[prefix_pool]]`: the DHCPv6-PD server's pool.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixPool {
+    pub name: String,
+    pub prefix: IpNet,
+    pub delegated_length: u8,
+}
+
+fn default_true() -> bool {
+    true
+}
