@@ -239,7 +239,7 @@ pub struct Port {
 }
 
 /// One of a port's `allowed_address_pairs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddressPair {
     pub ip_address: IpNet,
