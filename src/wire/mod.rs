@@ -189,8 +189,18 @@ mod tests {
 
     #[test]
     fn mac_rejects_malformed() {
-        for bad in ["", "fa:16:3e:79:5a", "fa:16:3e:79:5a:cc:00", "fa:16:3e:79:5a:c", "zz:16:3e:79:5a:cc"] {
-            assert_eq!(bad.parse::<EthernetAddress>(), Err(ParseError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "fa:16:3e:79:5a",
+            "fa:16:3e:79:5a:cc:00",
+            "fa:16:3e:79:5a:c",
+            "zz:16:3e:79:5a:cc",
+        ] {
+            assert_eq!(
+                bad.parse::<EthernetAddress>(),
+                Err(ParseError::Malformed),
+                "{bad}"
+            );
         }
     }
 
@@ -207,7 +217,10 @@ mod tests {
     #[test]
     fn solicited_node_matches_talk() {
         let a: Ipv6Addr = "2001:db8:cafe:0:f816:3eff:fe79:5acc".parse().unwrap();
-        assert_eq!(solicited_node(&a), "ff02::1:ff79:5acc".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            solicited_node(&a),
+            "ff02::1:ff79:5acc".parse::<Ipv6Addr>().unwrap()
+        );
         assert_eq!(
             EthernetAddress::from_ipv6_multicast(&solicited_node(&a)).to_string(),
             "33:33:ff:79:5a:cc"
