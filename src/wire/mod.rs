@@ -22,6 +22,27 @@
 //! slices are read-only and its errors carry data we would throw away.
 
 pub mod checksum;
+// --- wire-l3 modules ---
+pub mod arp;
+pub mod ethernet;
+pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
+pub mod ipv6ext;
+pub mod tcp;
+pub mod udp;
+
+pub use self::arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
+pub use self::ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr, VlanTag};
+pub use self::ip::Protocol as IpProtocol;
+pub use self::ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
+pub use self::ipv6::{Packet as Ipv6Packet, Repr as Ipv6Repr};
+pub use self::ipv6ext::{
+    walk_extension_headers, FragmentInfo as Ipv6FragmentInfo, UpperLayer as Ipv6UpperLayer,
+};
+pub use self::tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr};
+pub use self::udp::{Packet as UdpPacket, Repr as UdpRepr};
+// --- end wire-l3 ---
 
 /// Why a frame or message could not be parsed.
 ///
