@@ -195,6 +195,30 @@ pub fn solicited_node(addr: &std::net::Ipv6Addr) -> std::net::Ipv6Addr {
     )
 }
 
+// --- wire-icmp modules ---
+pub mod dhcpv6;
+pub mod icmpv4;
+pub mod icmpv6;
+pub mod ndisc;
+pub mod ndisc_option;
+
+pub use self::icmpv4::{
+    DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
+    Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
+};
+pub use self::icmpv6::{
+    DstUnreachable as Icmpv6DstUnreachable, Message as Icmpv6Message, Packet as Icmpv6Packet,
+    ParamProblem as Icmpv6ParamProblem, Repr as Icmpv6Repr, TimeExceeded as Icmpv6TimeExceeded,
+};
+pub use self::ndisc::{
+    DnsslDomains as NdiscDnsslDomains, DomainName as NdiscDomainName,
+    NeighborFlags as NdiscNeighborFlags, PrefixInformation as NdiscPrefixInformation,
+    RdnssAddrs as NdiscRdnssAddrs, Repr as NdiscRepr, RoutePreference as NdiscRoutePreference,
+    RouterFlags as NdiscRouterFlags,
+};
+pub use self::ndisc_option::{NdiscOption, NdiscOptions};
+// --- end wire-icmp ---
+
 #[cfg(test)]
 mod tests {
     use super::*;
