@@ -14,4 +14,8 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod decode;
+pub mod engine;
+pub mod io;
+pub mod replay;
 pub mod wire;

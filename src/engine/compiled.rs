@@ -1,0 +1,212 @@
+//! The compiled configuration: what the workers read.
+//!
+//! Built once from a validated [`Config`] and the interfaces' link facts,
+//! then shared read-only (an `Arc`, swapped whole on `ctl apply`). Anything
+//! that can be computed ahead of the packets is computed here: router
+//! addresses per interface, the groups each joins, the RA each sends.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::config::{Config, RaSettings};
+use crate::wire::EthernetAddress;
+
+use super::ra::RaContent;
+use super::IfaceId;
+
+/// Facts about a Linux interface that the config does not fix: read from
+/// the OS by `routelet run`, made up by `routelet replay`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub name: String,
+    pub mac: EthernetAddress,
+    pub mtu: u32,
+}
+
+impl LinkInfo {
+    /// The link facts `replay` assumes for an interface: the config's MAC or
+    /// a locally administered one derived from the interface's position,
+    /// and the config's MTU or 1500.
+    pub fn synthetic(config: &Config) -> Vec<LinkInfo> {
+        config
+            .interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, iface)| LinkInfo {
+                name: iface.name.clone(),
+                mac: iface.parsed_mac().unwrap_or(EthernetAddress([
+                    0x02,
+                    0x72,
+                    0x6c,
+                    0x00,
+                    0x00,
+                    (i as u8).wrapping_add(1),
+                ])),
+                mtu: iface.mtu.unwrap_or(1500),
+            })
+            .collect()
+    }
+}
+
+/// Why a config could not be compiled against the links.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BuildError {
+    /// The config names an interface the namespace does not have.
+    #[error("interface \"{0}\" does not exist")]
+    MissingInterface(String),
+    /// More interfaces than an `IfaceId` can number.
+    #[error("too many interfaces ({0})")]
+    TooManyInterfaces(usize),
+}
+
+/// One router interface, compiled.
+#[derive(Debug, Clone)]
+pub struct IfaceConfig {
+    pub id: IfaceId,
+    pub name: String,
+    pub mac: EthernetAddress,
+    pub mtu: u32,
+    pub external: bool,
+    /// fe80::/64 + EUI-64 of `mac`: the source of RAs and the hosts' next hop.
+    pub link_local: Ipv6Addr,
+    /// Global router addresses on this link (subnet gateways, `addresses`).
+    pub ipv6: Vec<Ipv6Addr>,
+    /// IPv4 router addresses on this link.
+    pub ipv4: Vec<Ipv4Addr>,
+    /// What this interface advertises, if it sends RAs.
+    pub ra: Option<RaContent>,
+}
+
+impl IfaceConfig {
+    /// Whether `addr` is one of the router's IPv6 addresses on this link.
+    #[inline]
+    pub fn owns_ipv6(&self, addr: &Ipv6Addr) -> bool {
+        *addr == self.link_local || self.ipv6.contains(addr)
+    }
+
+    /// Whether `addr` is one of the router's IPv4 addresses on this link.
+    #[inline]
+    pub fn owns_ipv4(&self, addr: &Ipv4Addr) -> bool {
+        self.ipv4.contains(addr)
+    }
+
+    /// Whether the router listens to IPv6 multicast `group` on this link:
+    /// all-nodes, all-routers, and the solicited-node group of each of its
+    /// addresses (RFC 4861 §7.2.1).
+    pub fn joined(&self, group: &Ipv6Addr) -> bool {
+        const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+        const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+        if *group == ALL_NODES || *group == ALL_ROUTERS {
+            return true;
+        }
+        let o = group.octets();
+        let is_solicited = o[..13] == [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff];
+        is_solicited
+            && std::iter::once(&self.link_local)
+                .chain(self.ipv6.iter())
+                .any(|a| a.octets()[13..] == o[13..])
+    }
+
+    /// The router's global address on this link that shares the most
+    /// leading bits with `peer` (RFC 6724 rule 8 in miniature), else the
+    /// link-local address. Used as the source of what the router originates.
+    pub fn source_for(&self, peer: &Ipv6Addr) -> Ipv6Addr {
+        if is_link_local(peer) {
+            return self.link_local;
+        }
+        let peer = u128::from(*peer);
+        self.ipv6
+            .iter()
+            .max_by_key(|a| (u128::from(**a) ^ peer).leading_zeros())
+            .copied()
+            .unwrap_or(self.link_local)
+    }
+}
+
+/// fe80::/10.
+pub fn is_link_local(addr: &Ipv6Addr) -> bool {
+    addr.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// Everything the workers need, immutable.
+#[derive(Debug, Clone)]
+pub struct CompiledConfig {
+    pub router_name: String,
+    pub ifaces: Vec<IfaceConfig>,
+    pub ra_settings: RaSettings,
+}
+
+impl CompiledConfig {
+    /// Compiles a validated config against the links it runs on.
+    pub fn build(config: &Config, links: &[LinkInfo]) -> Result<CompiledConfig, BuildError> {
+        if config.interfaces.len() > usize::from(u16::MAX) {
+            return Err(BuildError::TooManyInterfaces(config.interfaces.len()));
+        }
+        let mut ifaces = Vec::with_capacity(config.interfaces.len());
+        for (index, iface) in config.interfaces.iter().enumerate() {
+            let link = links
+                .iter()
+                .find(|l| l.name == iface.name)
+                .ok_or_else(|| BuildError::MissingInterface(iface.name.clone()))?;
+            let mac = iface.parsed_mac().unwrap_or(link.mac);
+            let mtu = iface.mtu.unwrap_or(link.mtu);
+            let mut ipv6 = Vec::new();
+            let mut ipv4 = Vec::new();
+            let mut push = |addr: IpAddr| match addr {
+                IpAddr::V6(a) if !ipv6.contains(&a) && !is_link_local(&a) => ipv6.push(a),
+                IpAddr::V4(a) if !ipv4.contains(&a) => ipv4.push(a),
+                _ => {}
+            };
+            for subnet in config
+                .subnets
+                .iter()
+                .filter(|s| iface.subnets.contains(&s.name))
+            {
+                if let Some(gw) = subnet.effective_gateway() {
+                    push(gw);
+                }
+            }
+            for net in &iface.addresses {
+                push(net.addr());
+            }
+            let ra = RaContent::from_config(config, iface, mac, mtu);
+            ifaces.push(IfaceConfig {
+                id: IfaceId(index as u16),
+                name: iface.name.clone(),
+                mac,
+                mtu,
+                external: iface.external,
+                link_local: mac.link_local_ipv6(),
+                ipv6,
+                ipv4,
+                ra,
+            });
+        }
+        Ok(CompiledConfig {
+            router_name: config.router.name.clone(),
+            ifaces,
+            ra_settings: config.router.ra,
+        })
+    }
+
+    /// The interface called `name`.
+    pub fn iface_by_name(&self, name: &str) -> Option<&IfaceConfig> {
+        self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    /// The interface numbered `id`.
+    #[inline]
+    pub fn iface(&self, id: IfaceId) -> Option<&IfaceConfig> {
+        self.ifaces.get(usize::from(id.0))
+    }
+
+    /// MinRtrAdvInterval.
+    pub fn ra_min_interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.ra_settings.min_interval))
+    }
+
+    /// MaxRtrAdvInterval.
+    pub fn ra_max_interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.ra_settings.max_interval))
+    }
+}

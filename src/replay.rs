@@ -1,0 +1,188 @@
+//! `routelet replay`: a capture in, the router's answers out.
+//!
+//! Frames arrive on `--iface`, or, in a pcapng that names its interfaces,
+//! on the router interface of the same name. Frame timestamps are the clock:
+//! before each frame, every timer due by its timestamp fires (periodic RAs
+//! included), so a replay is deterministic. Emitted frames go to a pcapng
+//! with one named interface block per router interface, in emission order.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{Config, LoadError};
+use crate::engine::{IfaceId, IfaceStats, Instant, LinkInfo, Router, TxBatch};
+use crate::io::pcap::{read_capture, CaptureError, PcapNgOut};
+
+/// What `replay` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub config: PathBuf,
+    pub input: PathBuf,
+    /// Ingress interface for frames the capture does not attribute.
+    pub iface: String,
+    pub output: Option<PathBuf>,
+}
+
+/// One frame the router emitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emitted {
+    pub at: Duration,
+    pub iface: String,
+    pub data: Vec<u8>,
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Clone)]
+pub struct ReplayReport {
+    pub frames_in: usize,
+    pub emitted: Vec<Emitted>,
+    /// Interface names with their counters, in config order.
+    pub stats: Vec<(String, IfaceStats)>,
+}
+
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{path}: {source}")]
+    Config { path: PathBuf, source: LoadError },
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error("--iface {0}: no such interface in the config")]
+    UnknownIface(String),
+    #[error("{0}")]
+    Build(#[from] crate::engine::BuildError),
+    #[error("writing {path}: {message}")]
+    Output { path: PathBuf, message: String },
+}
+
+/// Runs a replay and writes `--out` if asked.
+pub fn run(opts: &ReplayOptions) -> Result<ReplayReport, ReplayError> {
+    let config = Config::load(&opts.config).map_err(|source| ReplayError::Config {
+        path: opts.config.clone(),
+        source,
+    })?;
+    let frames = read_capture(&opts.input)?;
+    let report = replay_frames(
+        &config,
+        &opts.iface,
+        frames
+            .iter()
+            .map(|f| (f.timestamp, f.iface.as_deref(), f.data.as_slice())),
+    )?;
+    if let Some(path) = &opts.output {
+        write_output(path, &config, &report)?;
+    }
+    Ok(report)
+}
+
+/// Replays `(timestamp, capture interface name, frame)` through a router
+/// built from `config`.
+pub fn replay_frames<'a>(
+    config: &Config,
+    default_iface: &str,
+    frames: impl IntoIterator<Item = (Duration, Option<&'a str>, &'a [u8])>,
+) -> Result<ReplayReport, ReplayError> {
+    let links = LinkInfo::synthetic(config);
+    let names: Vec<String> = config.interfaces.iter().map(|i| i.name.clone()).collect();
+    let index_of = |name: &str| {
+        names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| IfaceId(i as u16))
+    };
+    let default = index_of(default_iface)
+        .ok_or_else(|| ReplayError::UnknownIface(default_iface.to_owned()))?;
+
+    let mut router: Option<Router> = None;
+    let mut tx = TxBatch::with_capacity(64, 64 * 1024);
+    let mut emitted = Vec::new();
+    let mut frames_in = 0;
+    let collect = |tx: &mut TxBatch, at: Instant, emitted: &mut Vec<Emitted>| {
+        for (iface, data) in tx.iter() {
+            emitted.push(Emitted {
+                at: at.as_duration(),
+                iface: names.get(usize::from(iface.0)).cloned().unwrap_or_default(),
+                data: data.to_vec(),
+            });
+        }
+        tx.clear();
+    };
+    for (timestamp, capture_iface, data) in frames {
+        frames_in += 1;
+        let now = Instant::from_duration(timestamp);
+        let router = match &mut router {
+            Some(r) => r,
+            None => router.insert(Router::from_config(config, &links, now)?),
+        };
+        // Timers due up to this frame fire first, each at its own deadline.
+        while let Some(deadline) = router.next_deadline().filter(|d| *d <= now) {
+            router.on_timer(deadline, &mut tx);
+            collect(&mut tx, deadline, &mut emitted);
+        }
+        let ingress = capture_iface.and_then(index_of).unwrap_or(default);
+        router.process(ingress, data, now, &mut tx);
+        collect(&mut tx, now, &mut emitted);
+    }
+    let stats = match &router {
+        Some(r) => names
+            .iter()
+            .cloned()
+            .zip(r.all_stats().iter().cloned())
+            .collect(),
+        None => names
+            .iter()
+            .map(|n| (n.clone(), IfaceStats::default()))
+            .collect(),
+    };
+    Ok(ReplayReport {
+        frames_in,
+        emitted,
+        stats,
+    })
+}
+
+fn write_output(path: &Path, config: &Config, report: &ReplayReport) -> Result<(), ReplayError> {
+    let out_err = |message: String| ReplayError::Output {
+        path: path.to_owned(),
+        message,
+    };
+    let names: Vec<String> = config.interfaces.iter().map(|i| i.name.clone()).collect();
+    let mut out = PcapNgOut::create(path, &names).map_err(|e| out_err(e.to_string()))?;
+    for e in &report.emitted {
+        let index = names.iter().position(|n| *n == e.iface).unwrap_or(0) as u32;
+        out.write(index, e.at, &e.data)
+            .map_err(|e| out_err(e.to_string()))?;
+    }
+    out.finish().map_err(|e| out_err(e.to_string()))?;
+    Ok(())
+}
+
+impl ReplayReport {
+    /// The counters as `routelet replay` prints them: per interface, the
+    /// event counters and every non-zero drop reason.
+    pub fn counters_text(&self) -> String {
+        let mut s = format!(
+            "frames in: {}, frames out: {}\n",
+            self.frames_in,
+            self.emitted.len()
+        );
+        for (name, stats) in &self.stats {
+            s.push_str(&format!("{name}:"));
+            for (label, value) in stats.events() {
+                s.push_str(&format!(" {label}={value}"));
+            }
+            s.push('\n');
+            for reason in crate::engine::DropReason::ALL {
+                let n = stats.drops_for(*reason);
+                if n > 0 {
+                    s.push_str(&format!(
+                        "  drop {}={n}  ({})\n",
+                        reason.name(),
+                        reason.describe()
+                    ));
+                }
+            }
+        }
+        s
+    }
+}
