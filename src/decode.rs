@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 
 use crate::wire::{
-    ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr,
-    Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, NdiscOption,
-    NdiscRepr, UdpPacket,
+    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, Icmpv4Packet,
+    Icmpv4Repr, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
+    NdiscOption, NdiscRepr, UdpPacket,
 };
 
 /// A description of an Ethernet frame: a first line with addresses and the
@@ -37,15 +37,18 @@ pub fn describe(frame: &[u8]) -> String {
 
 fn describe_arp(out: &mut String, bytes: &[u8]) {
     match ArpPacket::new_checked(bytes).and_then(|p| ArpRepr::parse(&p)) {
+        Ok(a) if a.operation == ArpOperation::Request => {
+            let _ = write!(
+                out,
+                "ARP who-has {} tell {} ({})",
+                a.target_protocol_addr, a.source_protocol_addr, a.source_hardware_addr
+            );
+        }
         Ok(a) => {
             let _ = write!(
                 out,
-                "ARP {:?} who-has/is-at {} ({}) from {} ({})",
-                a.operation,
-                a.target_protocol_addr,
-                a.target_hardware_addr,
-                a.source_protocol_addr,
-                a.source_hardware_addr
+                "ARP {:?} {} is-at {} (to {})",
+                a.operation, a.source_protocol_addr, a.source_hardware_addr, a.target_protocol_addr
             );
         }
         Err(e) => {

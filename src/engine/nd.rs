@@ -62,14 +62,6 @@ pub(crate) fn input(
     }
 }
 
-/// The source link-layer address option, if the message has one.
-fn source_lla(options: NdiscOptions<'_>) -> Option<EthernetAddress> {
-    options.iter().find_map(|o| match o {
-        Ok(NdiscOption::SourceLinkLayerAddr(mac)) => Some(mac),
-        _ => None,
-    })
-}
-
 /// RFC 4861 §7.2.4: answer an NS whose target is ours.
 fn neighbor_solicit(
     ctx: &NdContext<'_>,
@@ -93,7 +85,7 @@ fn neighbor_solicit(
     } else {
         // Unicast to the solicitor: its link-layer address from the SLLA
         // option, or (a unicast NUD probe carries none) the frame's source.
-        let mac = source_lla(options).unwrap_or(ctx.l2.src_mac);
+        let mac = options.source_link_layer_addr().unwrap_or(ctx.l2.src_mac);
         (ctx.ip_src, mac, true)
     };
     let mut flags = NdiscNeighborFlags::ROUTER | NdiscNeighborFlags::OVERRIDE;
@@ -141,7 +133,7 @@ fn router_solicit(
     if !timer.allow_unicast(ctx.now) {
         return Err(DropReason::RsRateLimited);
     }
-    let mac = source_lla(options).unwrap_or(ctx.l2.src_mac);
+    let mac = options.source_link_layer_addr().unwrap_or(ctx.l2.src_mac);
     emit::router_advert(tx, iface, mac, ctx.ip_src, content.body());
     stats.tx_ra_solicited += 1;
     Ok(())

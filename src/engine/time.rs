@@ -69,6 +69,18 @@ impl Add<Duration> for Instant {
     }
 }
 
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the origin.
+    fn sub(self, d: Duration) -> Instant {
+        let sub = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        Instant {
+            micros: self.micros.saturating_sub(sub),
+        }
+    }
+}
+
 impl Sub<Instant> for Instant {
     type Output = Duration;
 
