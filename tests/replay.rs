@@ -26,8 +26,11 @@ fn replay(example_name: &str, capture: &str) -> ReplayReport {
     .unwrap()
 }
 
-/// (M, O, [(prefix, L, A)]) of every RA the replay emitted.
-fn ra_flags(report: &ReplayReport) -> Vec<(bool, bool, Vec<(String, bool, bool)>)> {
+/// (M, O, [(prefix, L, A)]) of one RA.
+type RaFlags = (bool, bool, Vec<(String, bool, bool)>);
+
+/// The flags and prefixes of every RA the replay emitted.
+fn ra_flags(report: &ReplayReport) -> Vec<RaFlags> {
     report
         .emitted
         .iter()
