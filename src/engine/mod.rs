@@ -13,6 +13,7 @@
 //! - [`stats`], [`tx`], [`time`], [`ratelimit`], [`rng`]: the plumbing.
 
 pub mod compiled;
+pub mod neighbor;
 pub mod ra;
 pub mod ratelimit;
 pub mod rng;
