@@ -18,4 +18,5 @@ pub mod decode;
 pub mod engine;
 pub mod io;
 pub mod replay;
+pub mod route;
 pub mod wire;
