@@ -114,6 +114,7 @@ pub fn replay_frames<'a>(
             Some(r) => r,
             None => router.insert(Router::from_config(config, &links, now)?),
         };
+        router.sync();
         // Timers due up to this frame fire first, each at its own deadline.
         while let Some(deadline) = router.next_deadline().filter(|d| *d <= now) {
             router.on_timer(deadline, &mut tx);

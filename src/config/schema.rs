@@ -47,6 +47,65 @@ pub struct RouterSection {
     pub state_dir: Option<PathBuf>,
     #[serde(default)]
     pub ra: RaSettings,
+    #[serde(default)]
+    pub neighbor: NeighborSettings,
+    #[serde(default)]
+    pub icmp: IcmpSettings,
+}
+
+/// `[router.neighbor]`: bounds of each interface's neighbor cache, per
+/// address family and per worker (RFC 6583). Every field is optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NeighborSettings {
+    /// Entries in all states.
+    pub max_entries: usize,
+    /// Unresolved (INCOMPLETE) entries: a scan fills these, never the rest.
+    pub max_incomplete: usize,
+    /// New resolutions (multicast NS / broadcast ARP) per second.
+    pub solicit_per_second: u32,
+    /// Burst allowed above `solicit_per_second`.
+    pub solicit_burst: u32,
+    /// Packets queued per unresolved entry (oldest replaced); 0: no queueing.
+    pub queue_per_entry: usize,
+    /// Bytes of the queue pool shared by all unresolved entries.
+    pub queue_bytes: usize,
+}
+
+impl Default for NeighborSettings {
+    /// The neighbor cache's own defaults (`engine::neighbor::NeighborLimits`).
+    fn default() -> Self {
+        NeighborSettings {
+            max_entries: 4096,
+            max_incomplete: 256,
+            solicit_per_second: 100,
+            solicit_burst: 100,
+            queue_per_entry: 3,
+            queue_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// `[router.icmp]`: the ICMP error rate limit (RFC 4443 §2.4(f), RFC 1812
+/// §4.3.2.8), a token bucket per worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IcmpSettings {
+    /// Errors per second.
+    pub errors_per_second: u32,
+    /// Burst allowed above the rate.
+    pub burst: u32,
+}
+
+impl Default for IcmpSettings {
+    /// 100 per second with a burst of 50: enough for traceroute and path
+    /// MTU discovery by many hosts at once, too little to amplify a flood.
+    fn default() -> Self {
+        IcmpSettings {
+            errors_per_second: 100,
+            burst: 50,
+        }
+    }
 }
 
 /// `[router.ra]`: router advertisement timing (RFC 4861 §6.2.1).

@@ -255,6 +255,51 @@ impl<'a> Validator<'a> {
                 ),
             );
         }
+        let nb = r.neighbor;
+        if nb.max_entries == 0 || nb.max_entries > 1 << 20 {
+            self.err(
+                ItemKind::Router,
+                name,
+                format!(
+                    "neighbor max_entries {} is not within 1..=1048576",
+                    nb.max_entries
+                ),
+            );
+        }
+        if nb.max_incomplete == 0 || nb.max_incomplete > nb.max_entries {
+            self.err(
+                ItemKind::Router,
+                name,
+                format!(
+                    "neighbor max_incomplete {} is not within 1..=max_entries ({})",
+                    nb.max_incomplete, nb.max_entries
+                ),
+            );
+        }
+        if nb.solicit_per_second == 0 || nb.solicit_burst == 0 {
+            self.err(
+                ItemKind::Router,
+                name,
+                "neighbor solicit_per_second and solicit_burst must be at least 1".into(),
+            );
+        }
+        if nb.queue_per_entry > 64 || nb.queue_bytes > 64 << 20 {
+            self.err(
+                ItemKind::Router,
+                name,
+                format!(
+                    "neighbor queue_per_entry {} (max 64) or queue_bytes {} (max 64 MiB) too large",
+                    nb.queue_per_entry, nb.queue_bytes
+                ),
+            );
+        }
+        if r.icmp.burst == 0 && r.icmp.errors_per_second != 0 {
+            self.err(
+                ItemKind::Router,
+                name,
+                "icmp burst must be at least 1 when errors_per_second is set (0/0 disables ICMP errors)".into(),
+            );
+        }
         let lifetime = u32::from(ra.router_lifetime);
         if lifetime != 0 && !(ra.max_interval..=9000).contains(&lifetime) {
             self.err(
@@ -1783,6 +1828,20 @@ security_groups = ["web"]
         let mut c = base();
         c.router.workers = Some(0);
         assert_one(&c, "router \"r1\"", "workers must be at least 1");
+    }
+
+    #[test]
+    fn neighbor_and_icmp_bounds() {
+        let mut c = base();
+        c.router.neighbor.max_incomplete = c.router.neighbor.max_entries + 1;
+        c.router.neighbor.solicit_burst = 0;
+        c.router.icmp.burst = 0;
+        let errs = c.validate().unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 3, "{text:?}");
+        assert!(text[0].contains("max_incomplete 4097"), "{text:?}");
+        assert!(text[1].contains("solicit_burst"), "{text:?}");
+        assert!(text[2].contains("icmp burst"), "{text:?}");
     }
 
     #[test]

@@ -8,7 +8,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use crate::config::{Config, RaSettings};
+use ipnet::{IpNet, Ipv4Net};
+
+use crate::config::{Config, IcmpSettings, NeighborSettings, RaSettings};
+use crate::route::{FibHandle, Rib, RibError};
 use crate::wire::EthernetAddress;
 
 use super::ra::RaContent;
@@ -57,6 +60,9 @@ pub enum BuildError {
     /// More interfaces than an `IfaceId` can number.
     #[error("too many interfaces ({0})")]
     TooManyInterfaces(usize),
+    /// A route the routing table cannot hold.
+    #[error("routing table: {0}")]
+    Rib(#[from] RibError),
 }
 
 /// One router interface, compiled.
@@ -73,6 +79,9 @@ pub struct IfaceConfig {
     pub ipv6: Vec<Ipv6Addr>,
     /// IPv4 router addresses on this link.
     pub ipv4: Vec<Ipv4Addr>,
+    /// IPv4 prefixes connected on this link (for ARP sources and
+    /// directed-broadcast checks).
+    pub ipv4_nets: Vec<Ipv4Net>,
     /// What this interface advertises, if it sends RAs.
     pub ra: Option<RaContent>,
 }
@@ -107,6 +116,17 @@ impl IfaceConfig {
                 .any(|a| a.octets()[13..] == o[13..])
     }
 
+    /// The router's IPv4 address on this link in the same subnet as `peer`,
+    /// else its first IPv4 address.
+    pub fn source_for_v4(&self, peer: &Ipv4Addr) -> Option<Ipv4Addr> {
+        self.ipv4_nets
+            .iter()
+            .find(|n| n.contains(peer))
+            .map(|n| n.addr())
+            .filter(|a| self.ipv4.contains(a))
+            .or_else(|| self.ipv4.first().copied())
+    }
+
     /// The router's global address on this link that shares the most
     /// leading bits with `peer` (RFC 6724 rule 8 in miniature), else the
     /// link-local address. Used as the source of what the router originates.
@@ -129,11 +149,18 @@ pub fn is_link_local(addr: &Ipv6Addr) -> bool {
 }
 
 /// Everything the workers need, immutable.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CompiledConfig {
     pub router_name: String,
     pub ifaces: Vec<IfaceConfig>,
     pub ra_settings: RaSettings,
+    pub neighbor_settings: NeighborSettings,
+    pub icmp_settings: IcmpSettings,
+    /// The routing table as configured (connected + static); the control
+    /// plane adds runtime routes and republishes `fib`.
+    pub rib: Rib,
+    /// The compiled FIB, published for the workers.
+    pub fib: FibHandle,
 }
 
 impl CompiledConfig {
@@ -152,6 +179,20 @@ impl CompiledConfig {
             let mtu = iface.mtu.unwrap_or(link.mtu);
             let mut ipv6 = Vec::new();
             let mut ipv4 = Vec::new();
+            let mut ipv4_nets = Vec::new();
+            for net in crate::route::connected_prefixes(config, iface) {
+                if let IpNet::V4(n) = net {
+                    ipv4_nets.push(n);
+                }
+            }
+            for net in &iface.addresses {
+                if let IpNet::V4(n) = net {
+                    // Keep the address itself for source selection.
+                    ipv4_nets
+                        .retain(|m| m.network() != n.network() || m.prefix_len() != n.prefix_len());
+                    ipv4_nets.push(*n);
+                }
+            }
             let mut push = |addr: IpAddr| match addr {
                 IpAddr::V6(a) if !ipv6.contains(&a) && !is_link_local(&a) => ipv6.push(a),
                 IpAddr::V4(a) if !ipv4.contains(&a) => ipv4.push(a),
@@ -179,13 +220,92 @@ impl CompiledConfig {
                 link_local: mac.link_local_ipv6(),
                 ipv6,
                 ipv4,
+                ipv4_nets,
                 ra,
             });
         }
+        for (iface, subnet_gw) in ifaces.iter_mut().zip(config.interfaces.iter()) {
+            // Subnet gateways are the router's addresses in their subnets.
+            let gws: Vec<Ipv4Net> = config
+                .subnets
+                .iter()
+                .filter(|s| subnet_gw.subnets.contains(&s.name))
+                .filter_map(|s| match (s.prefix(), s.effective_gateway()) {
+                    (Some(IpNet::V4(net)), Some(IpAddr::V4(gw))) => {
+                        Ipv4Net::new(gw, net.prefix_len()).ok()
+                    }
+                    _ => None,
+                })
+                .collect();
+            for gw in gws {
+                iface
+                    .ipv4_nets
+                    .retain(|m| m.network() != gw.network() || m.prefix_len() != gw.prefix_len());
+                iface.ipv4_nets.push(gw);
+            }
+        }
+        let rib = Rib::from_config(config, |name| {
+            config
+                .interfaces
+                .iter()
+                .position(|i| i.name == name)
+                .map(|i| IfaceId(i as u16))
+        })?;
+        let fib = FibHandle::new(rib.compile());
         Ok(CompiledConfig {
             router_name: config.router.name.clone(),
             ifaces,
             ra_settings: config.router.ra,
+            neighbor_settings: config.router.neighbor,
+            icmp_settings: config.router.icmp,
+            rib,
+            fib,
+        })
+    }
+
+    /// Whether `addr` is one of the router's IPv6 addresses on any link.
+    #[inline]
+    pub fn owns_ipv6(&self, addr: &Ipv6Addr) -> bool {
+        self.ifaces.iter().any(|i| i.owns_ipv6(addr))
+    }
+
+    /// Whether `addr` is one of the router's IPv4 addresses on any link.
+    #[inline]
+    pub fn owns_ipv4(&self, addr: &Ipv4Addr) -> bool {
+        self.ifaces.iter().any(|i| i.owns_ipv4(addr))
+    }
+
+    /// Whether `addr` is the broadcast address of a connected IPv4 subnet:
+    /// directed broadcasts are not forwarded (RFC 2644).
+    pub fn is_ipv4_subnet_broadcast(&self, addr: &Ipv4Addr) -> bool {
+        self.ifaces
+            .iter()
+            .flat_map(|i| i.ipv4_nets.iter())
+            .any(|n| n.prefix_len() < 31 && n.broadcast() == *addr)
+    }
+
+    /// The source of an ICMPv6 error sent out of `ingress` to `dst`: the
+    /// router's address there, global if it has one; else a global
+    /// address of another interface (a link-local source could not reach
+    /// an off-link sender); else the link-local.
+    pub fn error_source_v6(&self, ingress: &IfaceConfig, dst: &Ipv6Addr) -> Ipv6Addr {
+        let src = ingress.source_for(dst);
+        if is_link_local(&src) && !is_link_local(dst) {
+            if let Some(global) = self.ifaces.iter().flat_map(|i| i.ipv6.first()).next() {
+                return *global;
+            }
+        }
+        src
+    }
+
+    /// The source of an ICMPv4 error sent out of `ingress` to `dst`.
+    pub fn error_source_v4(&self, ingress: &IfaceConfig, dst: &Ipv4Addr) -> Option<Ipv4Addr> {
+        ingress.source_for_v4(dst).or_else(|| {
+            self.ifaces
+                .iter()
+                .flat_map(|i| i.ipv4.first())
+                .next()
+                .copied()
         })
     }
 

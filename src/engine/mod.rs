@@ -23,6 +23,7 @@ pub mod time;
 pub mod tx;
 
 mod emit;
+mod forward;
 mod nd;
 
 pub use compiled::{BuildError, CompiledConfig, IfaceConfig, LinkInfo};

@@ -10,11 +10,12 @@ use crate::wire::{
     EthernetAddress, Icmpv6Packet, NdiscNeighborFlags, NdiscOption, NdiscOptions, NdiscRepr,
 };
 
-use super::compiled::IfaceConfig;
+use super::compiled::{CompiledConfig, IfaceConfig};
 use super::emit;
+use super::neighbor::AdvertFlags;
 use super::ra::RaTimer;
 use super::rng::Rng;
-use super::router::{L2Info, Verdict};
+use super::router::{L2Info, Verdict, WorkerState};
 use super::stats::{DropReason, IfaceStats};
 use super::{Instant, TxBatch};
 
@@ -23,6 +24,7 @@ pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 /// What the ND stage knows about the packet around the ICMPv6 message.
 pub(crate) struct NdContext<'a> {
+    pub config: &'a CompiledConfig,
     pub iface: &'a IfaceConfig,
     pub l2: L2Info,
     pub ip_src: Ipv6Addr,
@@ -35,30 +37,75 @@ pub(crate) struct NdContext<'a> {
 pub(crate) fn input(
     ctx: &NdContext<'_>,
     packet: &Icmpv6Packet<&[u8]>,
-    timer: Option<&mut RaTimer>,
-    owns_timers: bool,
-    rng: &mut Rng,
-    stats: &mut IfaceStats,
+    state: &mut WorkerState,
     tx: &mut TxBatch,
 ) -> Verdict {
     let repr = NdiscRepr::parse_validated(&ctx.ip_src, &ctx.ip_dst, ctx.hop_limit, packet)
         .map_err(|_| DropReason::NdInvalid)?;
+    let iface = ctx.iface;
     match repr {
         NdiscRepr::NeighborSolicit {
             target_addr,
             options,
         } => {
+            // §7.2.3: a solicitation from an address teaches us the
+            // sender's link-layer address (not DAD probes from ::).
+            if let Some(mac) = options.source_link_layer_addr() {
+                if !ctx.ip_src.is_unspecified() && iface.owns_ipv6(&target_addr) {
+                    state.release_v6(ctx.config, iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
+                }
+            }
+            let stats = state
+                .stats_mut(iface.id)
+                .ok_or(DropReason::UnknownInterface)?;
             stats.rx_ns += 1;
             neighbor_solicit(ctx, target_addr, options, stats, tx)
         }
         NdiscRepr::RouterSolicit { options } => {
-            stats.rx_rs += 1;
-            router_solicit(ctx, options, timer, owns_timers, rng, stats, tx)
+            let slla = options.source_link_layer_addr();
+            if let (Some(mac), false) = (slla, ctx.ip_src.is_unspecified()) {
+                state.release_v6(ctx.config, iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
+            }
+            let owns = state.owns_timers;
+            let WorkerState { ifaces, rng, .. } = state;
+            let s = ifaces
+                .get_mut(usize::from(iface.id.0))
+                .ok_or(DropReason::UnknownInterface)?;
+            s.stats.rx_rs += 1;
+            router_solicit(
+                ctx,
+                options,
+                s.ra_timer.as_mut(),
+                owns,
+                rng,
+                &mut s.stats,
+                tx,
+            )
         }
-        NdiscRepr::RouterAdvert { .. } => Err(DropReason::RaFromOtherRouter),
-        NdiscRepr::NeighborAdvert { .. } | NdiscRepr::Redirect { .. } => {
+        NdiscRepr::NeighborAdvert {
+            flags,
+            target_addr,
+            options,
+        } => {
+            let advert = AdvertFlags {
+                solicited: flags.solicited(),
+                override_: flags.override_(),
+                is_router: flags.router(),
+            };
+            let tlla = options.target_link_layer_addr();
+            state.release_v6(
+                ctx.config,
+                iface,
+                target_addr,
+                tlla,
+                Some(advert),
+                ctx.now,
+                tx,
+            );
             Err(DropReason::NdConsumed)
         }
+        NdiscRepr::RouterAdvert { .. } => Err(DropReason::RaFromOtherRouter),
+        NdiscRepr::Redirect { .. } => Err(DropReason::NdConsumed),
     }
 }
 

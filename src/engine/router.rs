@@ -1,28 +1,35 @@
 //! Per-worker router state and the per-frame dispatch.
 //!
-//! A frame goes L2 → L3 → (local service | transit). Each step reads top to
-//! bottom and leaves early with a [`DropReason`]; a frame not yet shown to
-//! be good is a drop. Local services (ND, RS → RA, echo, ARP) answer into
-//! the [`TxBatch`]. Transit traffic is the forwarding stage's (issue 3).
+//! A frame goes L2 → L3 → (local service | forwarding). Each step reads top
+//! to bottom and leaves early with a [`DropReason`]; a frame not yet shown
+//! to be good is a drop. Local services (ND, RS → RA, echo, ARP) answer
+//! into the [`TxBatch`]; transit packets go through the forwarding stage
+//! (`forward.rs`): route lookup, neighbor resolution, rewrite.
 //!
-//! The shared, immutable part lives in [`CompiledConfig`] behind an `Arc`;
-//! what changes per packet (counters, timers, rate limiters) lives here and
-//! belongs to one worker, so nothing on the path takes a lock.
+//! The shared, immutable part lives in [`CompiledConfig`] behind an `Arc`
+//! (and the FIB behind its own snapshot handle); what changes per packet
+//! (counters, timers, neighbor caches, rate limiters) lives in
+//! [`WorkerState`] and belongs to one worker, so nothing on the path takes
+//! a lock. The two are borrowed apart (`let Router { config, state, .. }`)
+//! so the per-packet path touches no reference count.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::route::Fib;
 use crate::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, Icmpv4Message,
-    Icmpv4Packet, Icmpv4Repr, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet,
-    Ipv4Repr, Ipv6Packet, Ipv6Repr,
+    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
+    Icmpv4Message, Icmpv4Packet, Icmpv4Repr, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpProtocol,
+    Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
 };
 
 use super::compiled::{BuildError, CompiledConfig, IfaceConfig, LinkInfo};
 use super::emit;
 use super::nd;
+use super::neighbor::{AdvertFlags, NeighborLimits, NeighborTable};
 use super::ra::RaTimer;
+use super::ratelimit::TokenBucket;
 use super::rng::Rng;
 use super::stats::{DropReason, IfaceStats};
 use super::{IfaceId, Instant, TxBatch};
@@ -36,34 +43,79 @@ pub(crate) type Verdict = Result<(), DropReason>;
 /// What a stage needs to know about the frame's link layer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct L2Info {
-    pub src_mac: crate::wire::EthernetAddress,
+    pub src_mac: EthernetAddress,
+}
+
+/// One interface's per-worker state.
+#[derive(Debug)]
+pub(crate) struct IfaceState {
+    pub stats: IfaceStats,
+    pub ra_timer: Option<RaTimer>,
+    pub nd6: NeighborTable<Ipv6Addr>,
+    pub arp4: NeighborTable<Ipv4Addr>,
+}
+
+/// Everything one worker changes: no other thread touches it.
+#[derive(Debug)]
+pub(crate) struct WorkerState {
+    pub ifaces: Vec<IfaceState>,
+    pub rng: Rng,
+    /// Whether this worker sends the periodic RAs (one worker does).
+    pub owns_timers: bool,
+    /// RFC 4443 §2.4(f) / RFC 1812 §4.3.2.8.
+    pub icmp_errors: TokenBucket,
+    /// Reused buffer for packets on their way into a neighbor queue.
+    pub scratch: Vec<u8>,
 }
 
 /// One worker's router.
 #[derive(Debug)]
 pub struct Router {
     config: Arc<CompiledConfig>,
-    stats: Vec<IfaceStats>,
-    ra_timers: Vec<Option<RaTimer>>,
-    rng: Rng,
-    /// Whether this worker sends the periodic RAs (one worker does).
-    owns_timers: bool,
+    fib: Arc<Fib>,
+    state: WorkerState,
+}
+
+/// The neighbor-cache bounds of a config.
+pub(crate) fn neighbor_limits(config: &CompiledConfig) -> NeighborLimits {
+    let s = config.neighbor_settings;
+    NeighborLimits {
+        max_entries: s.max_entries,
+        max_incomplete: s.max_incomplete,
+        solicit_per_second: s.solicit_per_second,
+        solicit_burst: s.solicit_burst,
+        queue_per_entry_packets: s.queue_per_entry,
+        queue_total_bytes: s.queue_bytes,
+        ..NeighborLimits::default()
+    }
 }
 
 impl Router {
     /// A router over a compiled config, its timers starting at `now`.
     pub fn new(config: Arc<CompiledConfig>, now: Instant) -> Router {
-        let ra_timers = config
+        let mut rng = Rng::from_seed_bytes(config.router_name.as_bytes());
+        let limits = neighbor_limits(&config);
+        let ifaces = config
             .ifaces
             .iter()
-            .map(|i| i.ra.as_ref().map(|_| RaTimer::new(now)))
+            .map(|i| IfaceState {
+                stats: IfaceStats::default(),
+                ra_timer: i.ra.as_ref().map(|_| RaTimer::new(now)),
+                nd6: NeighborTable::new(limits.clone(), &mut rng),
+                arp4: NeighborTable::new(limits.clone(), &mut rng),
+            })
             .collect();
-        let rng = Rng::from_seed_bytes(config.router_name.as_bytes());
+        let icmp = config.icmp_settings;
+        let fib = config.fib.load_full();
         Router {
-            stats: vec![IfaceStats::default(); config.ifaces.len()],
-            ra_timers,
-            rng,
-            owns_timers: true,
+            state: WorkerState {
+                ifaces,
+                rng,
+                owns_timers: true,
+                icmp_errors: TokenBucket::new(icmp.burst, icmp.errors_per_second),
+                scratch: Vec::with_capacity(16 * 1024),
+            },
+            fib,
             config,
         }
     }
@@ -82,7 +134,7 @@ impl Router {
 
     /// Whether this worker sends periodic RAs; all but one worker say no.
     pub fn set_owns_timers(&mut self, owns: bool) {
-        self.owns_timers = owns;
+        self.state.owns_timers = owns;
     }
 
     /// The compiled config in use.
@@ -90,80 +142,91 @@ impl Router {
         &self.config
     }
 
+    /// Picks up the newest FIB snapshot; call once per batch.
+    pub fn sync(&mut self) {
+        let current = self.config.fib.load();
+        if !Arc::ptr_eq(&current, &self.fib) {
+            self.fib = Arc::clone(&current);
+        }
+    }
+
     /// Counters of one interface.
     pub fn stats(&self, iface: IfaceId) -> Option<&IfaceStats> {
-        self.stats.get(usize::from(iface.0))
+        self.state
+            .ifaces
+            .get(usize::from(iface.0))
+            .map(|s| &s.stats)
     }
 
     /// Counters of every interface, in interface order.
-    pub fn all_stats(&self) -> &[IfaceStats] {
-        &self.stats
+    pub fn all_stats(&self) -> Vec<IfaceStats> {
+        self.state.ifaces.iter().map(|s| s.stats.clone()).collect()
+    }
+
+    /// The IPv6 neighbor cache of an interface.
+    pub fn neighbors_v6(&self, iface: IfaceId) -> Option<&NeighborTable<Ipv6Addr>> {
+        self.state.ifaces.get(usize::from(iface.0)).map(|s| &s.nd6)
+    }
+
+    /// The ARP cache of an interface.
+    pub fn neighbors_v4(&self, iface: IfaceId) -> Option<&NeighborTable<Ipv4Addr>> {
+        self.state.ifaces.get(usize::from(iface.0)).map(|s| &s.arp4)
     }
 
     /// Handles one received frame, appending any answer to `tx`.
+    #[inline]
     pub fn process(&mut self, ingress: IfaceId, frame: &[u8], now: Instant, tx: &mut TxBatch) {
-        let config = Arc::clone(&self.config);
+        let Router { config, fib, state } = self;
         let Some(iface) = config.iface(ingress) else {
             // No interface to count on: count on the first, if any.
-            if let Some(s) = self.stats.first_mut() {
-                s.drop(DropReason::UnknownInterface);
+            if let Some(s) = state.ifaces.first_mut() {
+                s.stats.drop(DropReason::UnknownInterface);
             }
             return;
         };
         let first_tx = tx.len();
-        if let Some(s) = self.stats.get_mut(usize::from(ingress.0)) {
-            s.rx_frames += 1;
-            s.rx_bytes += frame.len() as u64;
+        if let Some(s) = state.ifaces.get_mut(usize::from(ingress.0)) {
+            s.stats.rx_frames += 1;
+            s.stats.rx_bytes += frame.len() as u64;
         }
-        if let Err(reason) = self.ethernet_input(&config, iface, frame, now, tx) {
-            if let Some(s) = self.stats.get_mut(usize::from(ingress.0)) {
-                s.drop(reason);
-            }
+        if let Err(reason) = state.ethernet_input(config, fib, iface, frame, now, tx) {
+            state.count_drop(ingress, reason);
         }
-        self.account_tx(tx, first_tx);
+        state.account_tx(tx, first_tx);
     }
 
     /// The earliest instant at which `on_timer` has work, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        if !self.owns_timers {
-            return None;
-        }
-        self.ra_timers
+        let s = &self.state;
+        let ra = s
+            .ifaces
             .iter()
-            .flatten()
-            .map(|t| t.next_multicast)
-            .min()
+            .filter(|_| s.owns_timers)
+            .filter_map(|i| i.ra_timer.as_ref().map(|t| t.next_multicast));
+        let neighbors = s
+            .ifaces
+            .iter()
+            .flat_map(|i| [i.nd6.next_deadline(), i.arp4.next_deadline()])
+            .flatten();
+        ra.chain(neighbors).min()
     }
 
-    /// Runs every timer due at `now`: periodic RAs.
+    /// Runs every timer due at `now`: periodic RAs, neighbor solicitation
+    /// retransmissions, probes and failures, cache aging.
     pub fn on_timer(&mut self, now: Instant, tx: &mut TxBatch) {
-        if !self.owns_timers {
-            return;
-        }
-        let config = Arc::clone(&self.config);
+        let Router { config, state, .. } = self;
         let first_tx = tx.len();
-        let (min, max) = (config.ra_min_interval(), config.ra_max_interval());
-        for iface in &config.ifaces {
-            let Some(content) = &iface.ra else { continue };
-            let Some(Some(timer)) = self.ra_timers.get_mut(usize::from(iface.id.0)) else {
-                continue;
-            };
-            if timer.next_multicast > now {
-                continue;
-            }
-            emit::router_advert_multicast(tx, iface, content.body());
-            timer.sent_multicast(now, min, max, &mut self.rng);
-            if let Some(s) = self.stats.get_mut(usize::from(iface.id.0)) {
-                s.tx_ra_unsolicited += 1;
-            }
+        if state.owns_timers {
+            state.ra_timers(config, now, tx);
         }
-        self.account_tx(tx, first_tx);
+        state.neighbor_timers(config, now, tx);
+        state.account_tx(tx, first_tx);
     }
 
     /// Says goodbye: a final RA with router lifetime 0 on every advertising
     /// interface (RFC 4861 §6.2.5), so hosts drop the default route at once.
     pub fn shutdown(&mut self, _now: Instant, tx: &mut TxBatch) {
-        let config = Arc::clone(&self.config);
+        let Router { config, state, .. } = self;
         let first_tx = tx.len();
         for iface in &config.ifaces {
             if let Some(content) = &iface.ra {
@@ -171,13 +234,29 @@ impl Router {
                 emit::router_advert_multicast(tx, iface, &body);
             }
         }
-        self.account_tx(tx, first_tx);
+        state.account_tx(tx, first_tx);
+    }
+}
+
+impl WorkerState {
+    pub(crate) fn iface_mut(&mut self, id: IfaceId) -> Option<&mut IfaceState> {
+        self.ifaces.get_mut(usize::from(id.0))
+    }
+
+    pub(crate) fn stats_mut(&mut self, id: IfaceId) -> Option<&mut IfaceStats> {
+        self.iface_mut(id).map(|s| &mut s.stats)
+    }
+
+    pub(crate) fn count_drop(&mut self, id: IfaceId, reason: DropReason) {
+        if let Some(s) = self.stats_mut(id) {
+            s.drop(reason);
+        }
     }
 
     fn account_tx(&mut self, tx: &TxBatch, from: usize) {
         for index in from..tx.len() {
             if let Some((iface, bytes)) = tx.get(index) {
-                if let Some(s) = self.stats.get_mut(usize::from(iface.0)) {
+                if let Some(s) = self.stats_mut(iface) {
                     s.tx_frames += 1;
                     s.tx_bytes += bytes.len() as u64;
                 }
@@ -185,13 +264,29 @@ impl Router {
         }
     }
 
-    fn iface_stats(&mut self, iface: &IfaceConfig) -> Option<&mut IfaceStats> {
-        self.stats.get_mut(usize::from(iface.id.0))
+    fn ra_timers(&mut self, config: &CompiledConfig, now: Instant, tx: &mut TxBatch) {
+        let (min, max) = (config.ra_min_interval(), config.ra_max_interval());
+        for iface in &config.ifaces {
+            let Some(content) = &iface.ra else { continue };
+            let Some(state) = self.ifaces.get_mut(usize::from(iface.id.0)) else {
+                continue;
+            };
+            let Some(timer) = state.ra_timer.as_mut() else {
+                continue;
+            };
+            if timer.next_multicast > now {
+                continue;
+            }
+            emit::router_advert_multicast(tx, iface, content.body());
+            timer.sent_multicast(now, min, max, &mut self.rng);
+            state.stats.tx_ra_unsolicited += 1;
+        }
     }
 
     fn ethernet_input(
         &mut self,
         config: &CompiledConfig,
+        fib: &Fib,
         iface: &IfaceConfig,
         bytes: &[u8],
         now: Instant,
@@ -218,16 +313,18 @@ impl Router {
             .get(eth.header_len()..)
             .ok_or(DropReason::EthernetTruncated)?;
         match eth.ethertype {
-            EtherType::Ipv6 => self.ipv6_input(config, iface, l2, l3, now, tx),
-            EtherType::Ipv4 => self.ipv4_input(config, iface, l2, l3, tx),
-            EtherType::Arp => self.arp_input(iface, l2, l3, tx),
+            EtherType::Ipv6 => self.ipv6_input(config, fib, iface, l2, l3, now, tx),
+            EtherType::Ipv4 => self.ipv4_input(config, fib, iface, l2, l3, now, tx),
+            EtherType::Arp => self.arp_input(config, iface, l3, now, tx),
             _ => Err(DropReason::UnknownEthertype),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn ipv6_input(
         &mut self,
         config: &CompiledConfig,
+        fib: &Fib,
         iface: &IfaceConfig,
         l2: L2Info,
         bytes: &[u8],
@@ -239,16 +336,12 @@ impl Router {
         if ip.src_addr.is_multicast() {
             return Err(DropReason::Ipv6SourceMulticast);
         }
-        let local = if ip.dst_addr.is_multicast() {
+        if ip.dst_addr.is_multicast() {
             if !iface.joined(&ip.dst_addr) {
                 return Err(DropReason::Ipv6MulticastNotJoined);
             }
-            true
-        } else {
-            config.ifaces.iter().any(|i| i.owns_ipv6(&ip.dst_addr))
-        };
-        if !local {
-            return Err(DropReason::Ipv6NotForwarded);
+        } else if !config.owns_ipv6(&ip.dst_addr) {
+            return self.forward_v6(config, fib, iface, l2, &packet, &ip, now, tx);
         }
         let payload = packet.payload();
         let upper = crate::wire::walk_extension_headers(ip.next_header, payload)
@@ -261,13 +354,15 @@ impl Router {
             .get(upper.offset..)
             .ok_or(DropReason::Ipv6ExtHeaderMalformed)?;
         match upper.protocol {
-            IpProtocol::Icmpv6 => self.icmpv6_input(iface, l2, &ip, data, now, tx),
+            IpProtocol::Icmpv6 => self.icmpv6_input(config, iface, l2, &ip, data, now, tx),
             _ => Err(DropReason::Ipv6LocalUnhandled),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn icmpv6_input(
         &mut self,
+        config: &CompiledConfig,
         iface: &IfaceConfig,
         l2: L2Info,
         ip: &Ipv6Repr,
@@ -282,10 +377,12 @@ impl Router {
             | Icmpv6Message::NeighborSolicit
             | Icmpv6Message::NeighborAdvert
             | Icmpv6Message::Redirect => {
+                let config = config;
                 if !packet.verify_checksum(&ip.src_addr, &ip.dst_addr) {
                     return Err(DropReason::Icmpv6Malformed);
                 }
                 let ctx = nd::NdContext {
+                    config,
                     iface,
                     l2,
                     ip_src: ip.src_addr,
@@ -293,14 +390,7 @@ impl Router {
                     hop_limit: ip.hop_limit,
                     now,
                 };
-                let owns = self.owns_timers;
-                let idx = usize::from(iface.id.0);
-                let timer = self.ra_timers.get_mut(idx).and_then(Option::as_mut);
-                let stats = self
-                    .stats
-                    .get_mut(idx)
-                    .ok_or(DropReason::UnknownInterface)?;
-                nd::input(&ctx, &packet, timer, owns, &mut self.rng, stats, tx)
+                nd::input(&ctx, &packet, self, tx)
             }
             Icmpv6Message::EchoRequest => {
                 let repr = Icmpv6Repr::parse(&ip.src_addr, &ip.dst_addr, &packet)
@@ -332,7 +422,7 @@ impl Router {
                     ORIGINATED_HOP_LIMIT,
                     &reply,
                 );
-                if let Some(s) = self.iface_stats(iface) {
+                if let Some(s) = self.stats_mut(iface.id) {
                     s.tx_echo_reply += 1;
                 }
                 Ok(())
@@ -341,12 +431,15 @@ impl Router {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn ipv4_input(
         &mut self,
         config: &CompiledConfig,
+        fib: &Fib,
         iface: &IfaceConfig,
         l2: L2Info,
         bytes: &[u8],
+        now: Instant,
         tx: &mut TxBatch,
     ) -> Verdict {
         let packet = Ipv4Packet::new_checked(bytes).map_err(|_| DropReason::Ipv4Malformed)?;
@@ -354,10 +447,9 @@ impl Router {
             crate::wire::ParseError::BadChecksum => DropReason::Ipv4BadChecksum,
             _ => DropReason::Ipv4Malformed,
         })?;
-        let local = ip.dst_addr == Ipv4Addr::BROADCAST
-            || config.ifaces.iter().any(|i| i.owns_ipv4(&ip.dst_addr));
+        let local = ip.dst_addr == Ipv4Addr::BROADCAST || config.owns_ipv4(&ip.dst_addr);
         if !local {
-            return Err(DropReason::Ipv4NotForwarded);
+            return self.forward_v4(config, fib, iface, l2, &packet, &ip, now, tx);
         }
         if packet.is_fragment() || ip.dst_addr == Ipv4Addr::BROADCAST {
             return Err(DropReason::Ipv4LocalUnhandled);
@@ -392,7 +484,7 @@ impl Router {
                     ORIGINATED_HOP_LIMIT,
                     &reply,
                 );
-                if let Some(s) = self.iface_stats(iface) {
+                if let Some(s) = self.stats_mut(iface.id) {
                     s.tx_echo_reply += 1;
                 }
                 Ok(())
@@ -403,18 +495,52 @@ impl Router {
 
     fn arp_input(
         &mut self,
+        config: &CompiledConfig,
         iface: &IfaceConfig,
-        _l2: L2Info,
         bytes: &[u8],
+        now: Instant,
         tx: &mut TxBatch,
     ) -> Verdict {
         let packet = ArpPacket::new_checked(bytes).map_err(|_| DropReason::ArpMalformed)?;
         let arp = ArpRepr::parse(&packet).map_err(|_| DropReason::ArpMalformed)?;
+        let sender = arp.source_protocol_addr;
+        let for_us = iface.owns_ipv4(&arp.target_protocol_addr);
+        // RFC 826 "merge": learn or refresh the sender when it has an
+        // address, when the request is for us or the sender is known
+        // already, so gratuitous ARP from strangers creates nothing.
+        let learn = !sender.is_unspecified()
+            && sender != arp.target_protocol_addr
+            && (for_us
+                || self
+                    .iface_mut(iface.id)
+                    .is_some_and(|s| s.arp4.get(sender).is_some()));
+        let gratuitous_known = arp.is_gratuitous()
+            && self
+                .iface_mut(iface.id)
+                .is_some_and(|s| s.arp4.get(sender).is_some());
+        if arp.operation == ArpOperation::Reply && !sender.is_unspecified() {
+            self.release_v4(
+                config,
+                iface,
+                sender,
+                Some(arp.source_hardware_addr),
+                Some(AdvertFlags::ARP_REPLY),
+                now,
+                tx,
+            );
+        } else if learn || gratuitous_known {
+            self.release_v4(
+                config,
+                iface,
+                sender,
+                Some(arp.source_hardware_addr),
+                None,
+                now,
+                tx,
+            );
+        }
         match arp.operation {
-            ArpOperation::Request => {
-                if !iface.owns_ipv4(&arp.target_protocol_addr) {
-                    return Err(DropReason::ArpNotForUs);
-                }
+            ArpOperation::Request if for_us => {
                 let reply = ArpRepr {
                     operation: ArpOperation::Reply,
                     source_hardware_addr: iface.mac,
@@ -423,11 +549,12 @@ impl Router {
                     target_protocol_addr: arp.source_protocol_addr,
                 };
                 emit::arp(tx, iface, arp.source_hardware_addr, &reply);
-                if let Some(s) = self.iface_stats(iface) {
+                if let Some(s) = self.stats_mut(iface.id) {
                     s.tx_arp_reply += 1;
                 }
                 Ok(())
             }
+            ArpOperation::Request => Err(DropReason::ArpNotForUs),
             _ => Err(DropReason::ArpConsumed),
         }
     }

@@ -88,10 +88,40 @@ drop_reasons! {
     ArpNotForUs => "arp_not_for_us",
     /// ARP reply or gratuitous ARP (consumed).
     ArpConsumed => "arp_consumed",
-    /// Transit IPv6 packet: forwarding is not enabled in this build.
-    Ipv6NotForwarded => "ipv6_not_forwarded",
-    /// Transit IPv4 packet: forwarding is not enabled in this build.
-    Ipv4NotForwarded => "ipv4_not_forwarded",
+    /// Transit IPv6 packet with a link-local or unspecified source (never forwarded).
+    Ipv6SourceNotForwardable => "ipv6_source_not_forwardable",
+    /// Transit IPv6 packet to a link-local or multicast destination (never forwarded).
+    Ipv6DestNotForwardable => "ipv6_dest_not_forwardable",
+    /// IPv6 hop limit exhausted (ICMPv6 time exceeded sent, rate permitting).
+    HopLimitExceeded => "hop_limit_exceeded",
+    /// No IPv6 route to the destination (ICMPv6 no route sent, rate permitting).
+    Ipv6NoRoute => "ipv6_no_route",
+    /// IPv6 packet larger than the egress MTU (ICMPv6 packet too big sent, rate permitting).
+    Ipv6PacketTooBig => "ipv6_packet_too_big",
+    /// Transit IPv4 packet with a source that must not be forwarded (0/8, 127/8, 169.254/16, multicast, broadcast).
+    Ipv4SourceNotForwardable => "ipv4_source_not_forwardable",
+    /// Transit IPv4 packet to a destination that must not be forwarded (multicast, broadcast, 0/8, 127/8, 169.254/16).
+    Ipv4DestNotForwardable => "ipv4_dest_not_forwardable",
+    /// IPv4 TTL exhausted (ICMP time exceeded sent, rate permitting).
+    TtlExceeded => "ttl_exceeded",
+    /// No IPv4 route to the destination (ICMP net unreachable sent, rate permitting).
+    Ipv4NoRoute => "ipv4_no_route",
+    /// IPv4 packet with DF larger than the egress MTU (ICMP fragmentation needed sent, rate permitting).
+    Ipv4FragNeeded => "ipv4_frag_needed",
+    /// A route's next hop is of the other address family.
+    NextHopFamilyMismatch => "next_hop_family_mismatch",
+    /// Neighbor resolution refused: too many unresolved entries (RFC 6583).
+    NeighborIncompleteLimit => "neighbor_incomplete_limit",
+    /// Neighbor resolution refused: solicitation rate limit (RFC 6583).
+    NeighborSolicitRateLimited => "neighbor_solicit_rate_limited",
+    /// Neighbor resolution refused: the table is full of live entries.
+    NeighborTableFull => "neighbor_table_full",
+    /// Neighbor resolution refused: the next hop is not a unicast address.
+    NeighborNotUnicast => "neighbor_not_unicast",
+    /// Packet waiting for resolution dropped: queue full or packet too large.
+    NeighborQueueFull => "neighbor_queue_full",
+    /// Queued packet dropped: the neighbor never answered (ICMP unreachable sent, rate permitting).
+    NeighborUnreachable => "neighbor_unreachable",
     /// Frame arrived on an interface index the router does not have.
     UnknownInterface => "unknown_interface",
 }
@@ -117,6 +147,16 @@ pub struct IfaceStats {
     pub tx_echo_reply: u64,
     /// ARP replies sent.
     pub tx_arp_reply: u64,
+    /// Packets forwarded out of this interface (fragments count once each).
+    pub tx_forwarded: u64,
+    /// Neighbor solicitations and ARP requests sent.
+    pub tx_solicit: u64,
+    /// ICMP errors sent.
+    pub tx_icmp_error: u64,
+    /// ICMP errors not sent because of the rate limit (RFC 4443 §2.4(f)).
+    pub icmp_error_rate_limited: u64,
+    /// IPv4 fragments created.
+    pub tx_fragments: u64,
     /// Drops, indexed by `DropReason as usize`.
     pub drops: [u64; DropReason::COUNT],
 }
@@ -135,6 +175,11 @@ impl Default for IfaceStats {
             tx_na: 0,
             tx_echo_reply: 0,
             tx_arp_reply: 0,
+            tx_forwarded: 0,
+            tx_solicit: 0,
+            tx_icmp_error: 0,
+            icmp_error_rate_limited: 0,
+            tx_fragments: 0,
             drops: [0; DropReason::COUNT],
         }
     }
@@ -160,7 +205,7 @@ impl IfaceStats {
     }
 
     /// The named event counters, for printing.
-    pub fn events(&self) -> [(&'static str, u64); 11] {
+    pub fn events(&self) -> [(&'static str, u64); 16] {
         [
             ("rx_frames", self.rx_frames),
             ("rx_bytes", self.rx_bytes),
@@ -173,6 +218,11 @@ impl IfaceStats {
             ("tx_na", self.tx_na),
             ("tx_echo_reply", self.tx_echo_reply),
             ("tx_arp_reply", self.tx_arp_reply),
+            ("tx_forwarded", self.tx_forwarded),
+            ("tx_solicit", self.tx_solicit),
+            ("tx_icmp_error", self.tx_icmp_error),
+            ("icmp_error_rate_limited", self.icmp_error_rate_limited),
+            ("tx_fragments", self.tx_fragments),
         ]
     }
 
@@ -189,6 +239,11 @@ impl IfaceStats {
         self.tx_na += other.tx_na;
         self.tx_echo_reply += other.tx_echo_reply;
         self.tx_arp_reply += other.tx_arp_reply;
+        self.tx_forwarded += other.tx_forwarded;
+        self.tx_solicit += other.tx_solicit;
+        self.tx_icmp_error += other.tx_icmp_error;
+        self.icmp_error_rate_limited += other.icmp_error_rate_limited;
+        self.tx_fragments += other.tx_fragments;
         for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
             *a += b;
         }
