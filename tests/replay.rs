@@ -212,6 +212,7 @@ fn dual_stack_capture_gets_arp_answered() {
     let arp: Vec<_> = report
         .emitted
         .iter()
+        .filter(|e| e.iface == "qr0")
         .filter_map(|e| decode(IfaceId(0), &e.data).arp)
         .collect();
     assert_eq!(arp.len(), 1);
