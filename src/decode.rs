@@ -88,9 +88,32 @@ fn describe_ipv4(out: &mut String, bytes: &[u8]) {
                 }
             }
         }
+        IpProtocol::Udp => match UdpPacket::new_checked(packet.payload()) {
+            Ok(u) => {
+                let _ = write!(
+                    out,
+                    "UDP {} > {}, length {}",
+                    u.src_port(),
+                    u.dst_port(),
+                    u.len()
+                );
+            }
+            Err(e) => {
+                let _ = write!(out, "UDP ({e})");
+            }
+        },
         p => {
             let _ = write!(out, "{p}, length {}", ip.payload_len);
         }
+    }
+    if packet.is_fragment() {
+        let _ = write!(
+            out,
+            " [fragment id {}, offset {}{}]",
+            packet.identification(),
+            packet.frag_offset(),
+            if packet.more_frags() { ", more" } else { "" }
+        );
     }
 }
 
@@ -157,8 +180,45 @@ fn describe_icmpv6(out: &mut String, ip: &Ipv6Repr, data: &[u8]) {
             let _ = write!(out, "ICMPv6 echo reply, id {ident}, seq {seq_no}");
         }
         Icmpv6Repr::Ndisc(nd) => describe_ndisc(out, &nd, data.len()),
-        other => {
-            let _ = write!(out, "ICMPv6 {other:?}");
+        Icmpv6Repr::DstUnreachable { reason, data } => {
+            let _ = write!(
+                out,
+                "ICMPv6 destination unreachable ({reason:?}), quoting {} bytes",
+                data.len()
+            );
+        }
+        Icmpv6Repr::PktTooBig { mtu, data } => {
+            let _ = write!(
+                out,
+                "ICMPv6 packet too big, mtu {mtu}, quoting {} bytes",
+                data.len()
+            );
+        }
+        Icmpv6Repr::TimeExceeded { reason, data } => {
+            let _ = write!(
+                out,
+                "ICMPv6 time exceeded ({reason:?}), quoting {} bytes",
+                data.len()
+            );
+        }
+        Icmpv6Repr::ParamProblem {
+            reason, pointer, ..
+        } => {
+            let _ = write!(
+                out,
+                "ICMPv6 parameter problem ({reason:?}), pointer {pointer}"
+            );
+        }
+        Icmpv6Repr::Other {
+            msg_type,
+            code,
+            body,
+        } => {
+            let _ = write!(
+                out,
+                "ICMPv6 {msg_type:?} code {code}, length {}",
+                body.len() + 4
+            );
         }
     }
 }

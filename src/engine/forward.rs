@@ -335,7 +335,6 @@ impl WorkerState {
     /// go out now.
     pub(crate) fn release_v6(
         &mut self,
-        config: &CompiledConfig,
         iface: &IfaceConfig,
         addr: Ipv6Addr,
         lladdr: Option<EthernetAddress>,
@@ -365,15 +364,12 @@ impl WorkerState {
             (None, None) => {}
         }
         state.stats.tx_forwarded += sent;
-        let _ = config;
     }
 
     /// The ARP counterpart of [`WorkerState::release_v6`]; queued packets
     /// larger than the MTU are fragmented on the way out.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn release_v4(
         &mut self,
-        _config: &CompiledConfig,
         iface: &IfaceConfig,
         addr: Ipv4Addr,
         lladdr: Option<EthernetAddress>,
@@ -676,7 +672,7 @@ fn is_icmpv6_error(ip: &Ipv6Repr, invoking: &[u8]) -> bool {
         Ok(upper) if upper.protocol == IpProtocol::Icmpv6 && !upper.is_non_first_fragment() => {
             payload
                 .get(upper.offset)
-                .is_none_or(|t| Icmpv6Message::from(*t).is_error())
+                .map_or(true, |t| Icmpv6Message::from(*t).is_error())
         }
         Ok(_) => false,
         // Unparseable: err on the side of silence.

@@ -10,7 +10,7 @@ use crate::wire::{
     EthernetAddress, Icmpv6Packet, NdiscNeighborFlags, NdiscOption, NdiscOptions, NdiscRepr,
 };
 
-use super::compiled::{CompiledConfig, IfaceConfig};
+use super::compiled::IfaceConfig;
 use super::emit;
 use super::neighbor::AdvertFlags;
 use super::ra::RaTimer;
@@ -24,7 +24,6 @@ pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 /// What the ND stage knows about the packet around the ICMPv6 message.
 pub(crate) struct NdContext<'a> {
-    pub config: &'a CompiledConfig,
     pub iface: &'a IfaceConfig,
     pub l2: L2Info,
     pub ip_src: Ipv6Addr,
@@ -52,7 +51,7 @@ pub(crate) fn input(
             // sender's link-layer address (not DAD probes from ::).
             if let Some(mac) = options.source_link_layer_addr() {
                 if !ctx.ip_src.is_unspecified() && iface.owns_ipv6(&target_addr) {
-                    state.release_v6(ctx.config, iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
+                    state.release_v6(iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
                 }
             }
             let stats = state
@@ -64,7 +63,7 @@ pub(crate) fn input(
         NdiscRepr::RouterSolicit { options } => {
             let slla = options.source_link_layer_addr();
             if let (Some(mac), false) = (slla, ctx.ip_src.is_unspecified()) {
-                state.release_v6(ctx.config, iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
+                state.release_v6(iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
             }
             let owns = state.owns_timers;
             let WorkerState { ifaces, rng, .. } = state;
@@ -93,15 +92,7 @@ pub(crate) fn input(
                 is_router: flags.router(),
             };
             let tlla = options.target_link_layer_addr();
-            state.release_v6(
-                ctx.config,
-                iface,
-                target_addr,
-                tlla,
-                Some(advert),
-                ctx.now,
-                tx,
-            );
+            state.release_v6(iface, target_addr, tlla, Some(advert), ctx.now, tx);
             Err(DropReason::NdConsumed)
         }
         NdiscRepr::RouterAdvert { .. } => Err(DropReason::RaFromOtherRouter),

@@ -315,7 +315,7 @@ impl WorkerState {
         match eth.ethertype {
             EtherType::Ipv6 => self.ipv6_input(config, fib, iface, l2, l3, now, tx),
             EtherType::Ipv4 => self.ipv4_input(config, fib, iface, l2, l3, now, tx),
-            EtherType::Arp => self.arp_input(config, iface, l3, now, tx),
+            EtherType::Arp => self.arp_input(iface, l3, now, tx),
             _ => Err(DropReason::UnknownEthertype),
         }
     }
@@ -354,15 +354,13 @@ impl WorkerState {
             .get(upper.offset..)
             .ok_or(DropReason::Ipv6ExtHeaderMalformed)?;
         match upper.protocol {
-            IpProtocol::Icmpv6 => self.icmpv6_input(config, iface, l2, &ip, data, now, tx),
+            IpProtocol::Icmpv6 => self.icmpv6_input(iface, l2, &ip, data, now, tx),
             _ => Err(DropReason::Ipv6LocalUnhandled),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn icmpv6_input(
         &mut self,
-        config: &CompiledConfig,
         iface: &IfaceConfig,
         l2: L2Info,
         ip: &Ipv6Repr,
@@ -377,12 +375,10 @@ impl WorkerState {
             | Icmpv6Message::NeighborSolicit
             | Icmpv6Message::NeighborAdvert
             | Icmpv6Message::Redirect => {
-                let config = config;
                 if !packet.verify_checksum(&ip.src_addr, &ip.dst_addr) {
                     return Err(DropReason::Icmpv6Malformed);
                 }
                 let ctx = nd::NdContext {
-                    config,
                     iface,
                     l2,
                     ip_src: ip.src_addr,
@@ -495,7 +491,6 @@ impl WorkerState {
 
     fn arp_input(
         &mut self,
-        config: &CompiledConfig,
         iface: &IfaceConfig,
         bytes: &[u8],
         now: Instant,
@@ -520,7 +515,6 @@ impl WorkerState {
                 .is_some_and(|s| s.arp4.get(sender).is_some());
         if arp.operation == ArpOperation::Reply && !sender.is_unspecified() {
             self.release_v4(
-                config,
                 iface,
                 sender,
                 Some(arp.source_hardware_addr),
@@ -529,15 +523,7 @@ impl WorkerState {
                 tx,
             );
         } else if learn || gratuitous_known {
-            self.release_v4(
-                config,
-                iface,
-                sender,
-                Some(arp.source_hardware_addr),
-                None,
-                now,
-                tx,
-            );
+            self.release_v4(iface, sender, Some(arp.source_hardware_addr), None, now, tx);
         }
         match arp.operation {
             ArpOperation::Request if for_us => {

@@ -223,3 +223,118 @@ pub fn path_exists(p: &Path) -> bool {
 }
 
 pub const ARP_REQUEST: ArpOperation = ArpOperation::Request;
+
+pub const EXT_MAC: EthernetAddress = EthernetAddress([0xfa, 0x16, 0x3e, 0xe0, 0xe0, 0x01]);
+pub const QG0_MAC: EthernetAddress = EthernetAddress([0xfa, 0x16, 0x3e, 0x11, 0x11, 0x02]);
+
+/// An Ethernet + IPv6 + UDP frame with `payload_len` bytes of payload.
+pub fn udp6_frame(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    payload_len: usize,
+) -> Vec<u8> {
+    use routelet::wire::{UdpPacket, UdpRepr};
+    let udp_len = 8 + payload_len;
+    let mut buf = vec![0u8; 14 + 40 + udp_len];
+    EthernetRepr {
+        dst_addr: dst_mac,
+        src_addr: src_mac,
+        ethertype: EtherType::Ipv6,
+        vlan: None,
+        outer_vlan: None,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut buf[..14]));
+    Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: udp_len,
+        hop_limit,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[14..54]));
+    let payload: Vec<u8> = (0..payload_len).map(|i| i as u8).collect();
+    let repr = UdpRepr {
+        src_port: 40000,
+        dst_port: 33434,
+        payload_len,
+    };
+    repr.emit_v6(
+        &mut UdpPacket::new_unchecked(&mut buf[54..]),
+        &src,
+        &dst,
+        &payload,
+    );
+    buf
+}
+
+/// An Ethernet + IPv4 + UDP frame.
+pub fn udp4_frame(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    dont_frag: bool,
+    payload_len: usize,
+) -> Vec<u8> {
+    use routelet::wire::{UdpPacket, UdpRepr};
+    let udp_len = 8 + payload_len;
+    let mut buf = vec![0u8; 14 + 20 + udp_len];
+    EthernetRepr {
+        dst_addr: dst_mac,
+        src_addr: src_mac,
+        ethertype: EtherType::Ipv4,
+        vlan: None,
+        outer_vlan: None,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut buf[..14]));
+    Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: udp_len,
+        hop_limit: ttl,
+        dont_frag,
+        identification: 0x1234,
+    }
+    .emit(&mut Ipv4Packet::new_unchecked(&mut buf[14..34]));
+    let payload: Vec<u8> = (0..payload_len).map(|i| (i * 7) as u8).collect();
+    let repr = UdpRepr {
+        src_port: 40000,
+        dst_port: 33434,
+        payload_len,
+    };
+    repr.emit_v4(
+        &mut UdpPacket::new_unchecked(&mut buf[34..]),
+        &src,
+        &dst,
+        &payload,
+    );
+    buf
+}
+
+/// A neighbor advertisement from `mac` for `target`, solicited and override.
+pub fn na_frame(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    target: Ipv6Addr,
+    dst: Ipv6Addr,
+) -> Vec<u8> {
+    use routelet::wire::{NdiscNeighborFlags, NdiscOption, NdiscOptions};
+    let tlla = [NdiscOption::TargetLinkLayerAddr(src_mac)];
+    icmpv6_frame(
+        src_mac,
+        dst_mac,
+        target,
+        dst,
+        255,
+        &Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
+            flags: NdiscNeighborFlags::SOLICITED | NdiscNeighborFlags::OVERRIDE,
+            target_addr: target,
+            options: NdiscOptions::List(&tlla),
+        }),
+    )
+}
