@@ -366,3 +366,33 @@ fn cli_replay_rejects_an_unknown_iface() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("eth9"));
 }
+
+#[test]
+fn scan_of_a_64_replayed_keeps_the_known_host_forwarded() {
+    // testdata/pcap/scan-64.pcapng (testdata/tools/gen-scan-capture.py):
+    // 10,000 packets to random addresses of the tenant /64, and 1,000 to the
+    // VM interleaved, all from the upstream on qg0.
+    let report = replay("forwarding", "scan-64.pcapng");
+    assert_eq!(report.frames_in, 11_251);
+    let vm_mac = VM_MAC.0;
+    let to_vm = report
+        .emitted
+        .iter()
+        .filter(|e| {
+            e.iface == "qr0" && e.data[0..6] == vm_mac && e.data.len() > 54 && e.data[20] == 17
+        })
+        .count();
+    assert_eq!(to_vm, 1_000, "every packet to the known host forwarded");
+    let (_, qr0) = &report.stats[0];
+    let (_, qg0) = &report.stats[1];
+    assert_eq!(qr0.tx_forwarded, 1_000);
+    // Solicitations stay within the budget: a 100-packet burst plus
+    // 100/s over the one-second scan, each retransmitted at most twice.
+    assert!(qr0.tx_solicit <= 3 * 200, "{}", qr0.tx_solicit);
+    let refused = qg0.drops_for(DropReason::NeighborSolicitRateLimited)
+        + qg0.drops_for(DropReason::NeighborIncompleteLimit);
+    assert!(
+        refused >= 9_500,
+        "the scan is refused, not queued: {refused}"
+    );
+}
