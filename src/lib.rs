@@ -14,6 +14,7 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod control;
 pub mod decode;
 pub mod engine;
 pub mod io;

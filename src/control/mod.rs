@@ -1,0 +1,103 @@
+//! The control plane's front door: the Unix socket of `routelet run` and
+//! the `routelet ctl` client (DESIGN.md "Command line", "Control protocol").
+//!
+//! - [`protocol`]: the wire messages. One JSON object per line each way;
+//!   [`Request`] in, [`Response`] (`{"ok":true,"data":...}` or
+//!   `{"ok":false,"error":{"code":...,"message":...}}`) out.
+//! - [`model`]: the JSON shapes of `data` ([`model::Status`],
+//!   [`model::RouteRow`], ...), which the runtime fills and the client
+//!   renders.
+//! - [`server`]: [`ControlServer`], the socket with its limits (line size,
+//!   connection count, read timeout), serving a [`Backend`].
+//! - [`client`]: [`CtlArgs`] and [`client::run`], the `routelet ctl`
+//!   subcommand; [`render`]: its tables.
+//!
+//! Contract: the runtime implements [`Backend`] over its own state and
+//! never sees bytes from the socket: requests reach it parsed and checked
+//! (destinations without host bits, next hops of the destination's family),
+//! one mutating request at a time. `show leases` and `show flows` are
+//! answered `not_supported` by [`dispatch`] until their services exist
+//! ([`ShowWhat::unsupported_reason`]). Nothing here panics on any input.
+
+// Everything here handles bytes from a socket or a file: no path may panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+pub mod client;
+mod line;
+pub mod model;
+pub mod protocol;
+pub mod render;
+pub mod server;
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+pub use client::{CtlArgs, CtlCommand};
+pub use protocol::{ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat};
+pub use server::{ControlHandle, ControlLimits, ControlServer};
+
+/// What the control socket asks of the running router.
+///
+/// Each method returns the reply's `data` (see [`model`] for the shapes the
+/// client renders) or the error to send. Methods may be called from several
+/// control threads at once, except that `apply`, `route_add` and
+/// `route_del` are never called concurrently with one another (the server
+/// serializes them). A panic in a method is caught and answered
+/// `internal`, but the backend must keep its own state consistent.
+pub trait Backend: Send + Sync + 'static {
+    /// [`model::Status`].
+    fn status(&self) -> Result<Value, ControlError>;
+
+    /// The table `what`: an array of [`model::InterfaceRow`],
+    /// [`model::SubnetRow`], [`model::RouteRow`], [`model::NeighborRow`] or
+    /// [`model::StatsRow`], or a [`model::ConfigView`]. Never called for a
+    /// `what` with an [`ShowWhat::unsupported_reason`].
+    fn show(&self, what: ShowWhat) -> Result<Value, ControlError>;
+
+    /// Validates the whole config text and swaps it in atomically, or
+    /// changes nothing and returns `invalid_config` listing every error
+    /// (`ControlError::from(LoadError)` does that). Returns
+    /// [`model::Applied`].
+    fn apply(&self, config_text: &str) -> Result<Value, ControlError>;
+
+    /// Adds (or replaces) the runtime route to `destination` (host bits
+    /// already clear, `nexthop` of the same family). `dev` names the
+    /// egress interface, needed for a link-local next hop; an unknown name
+    /// is a `bad_request`.
+    fn route_add(
+        &self,
+        destination: IpNet,
+        nexthop: IpAddr,
+        dev: Option<&str>,
+    ) -> Result<Value, ControlError>;
+
+    /// Removes the runtime route to `destination`; `bad_request` if there
+    /// is none (config routes are changed with `apply`).
+    fn route_del(&self, destination: IpNet) -> Result<Value, ControlError>;
+}
+
+/// Carries out one parsed request against `backend`: the server's whole
+/// semantics apart from the socket, usable from tests and tools.
+pub fn dispatch(backend: &dyn Backend, request: Request) -> Result<Value, ControlError> {
+    match request {
+        Request::Status => backend.status(),
+        Request::Show { what } => match what.unsupported_reason() {
+            Some(reason) => Err(ControlError::not_supported(reason)),
+            None => backend.show(what),
+        },
+        Request::Apply { config } => backend.apply(&config),
+        Request::Route(RouteRequest::Add {
+            destination,
+            nexthop,
+            dev,
+        }) => backend.route_add(destination, nexthop, dev.as_deref()),
+        Request::Route(RouteRequest::Del { destination }) => backend.route_del(destination),
+    }
+}

@@ -1,0 +1,478 @@
+//! The JSON shapes of the control replies' `data`: what the runtime
+//! produces and `routelet ctl` renders.
+//!
+//! Contract: the backend answers `status` with a [`Status`], `show
+//! interfaces|subnets|routes|neighbors|stats` with an array of
+//! [`InterfaceRow`] / [`SubnetRow`] / [`RouteRow`] / [`NeighborRow`] /
+//! [`StatsRow`], `show config` with a [`ConfigView`] and `apply` with an
+//! [`Applied`]. Addresses, prefixes and MACs travel as their usual text
+//! forms so that programs reading `--json` need no schema beyond this file.
+//! Unknown members are ignored when reading (a newer router may add some);
+//! an absent optional member reads as its default.
+//!
+//! The `from_*` constructors build rows from the engine's own types (config,
+//! RIB, neighbor cache, counters) so the runtime only gathers them.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Subnet};
+use crate::engine::neighbor::NeighborView;
+use crate::engine::stats::{DropReason, IfaceStats};
+use crate::engine::{IfaceId, Instant};
+use crate::route::{NextHop, RouteInfo};
+
+/// `status`: who the router is and how it is doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// `router.name` of the running config.
+    pub router: String,
+    pub pid: u32,
+    pub uptime_secs: u64,
+    pub workers: usize,
+    /// Router interfaces in the running config.
+    pub interfaces: usize,
+    /// 1 for the config the router started with, +1 per successful `apply`.
+    pub config_generation: u64,
+}
+
+/// One row of `show interfaces`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceRow {
+    pub name: String,
+    /// The kernel's interface index.
+    pub ifindex: u32,
+    pub mac: String,
+    pub mtu: u32,
+    /// The router's fe80::/64 address on the link (EUI-64 of `mac`);
+    /// `None` on an interface without IPv6.
+    #[serde(default)]
+    pub link_local: Option<String>,
+    /// Router addresses with prefix length: subnet gateways and the
+    /// interface's `addresses`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub external: bool,
+    /// Whether the router sends RAs on this link.
+    #[serde(default)]
+    pub ra: bool,
+}
+
+/// The RA flags of an IPv6 subnet (RFC 4861 §4.2 M and O, §4.6.2 A).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaFlags {
+    pub managed: bool,
+    pub other: bool,
+    pub autonomous: bool,
+}
+
+/// One row of `show subnets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetRow {
+    pub name: String,
+    pub ip_version: u8,
+    /// The interface the router serves the subnet on, if attached.
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// `None` for a prefix-delegation subnet still waiting for its prefix.
+    #[serde(default)]
+    pub cidr: Option<String>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// `ipv6_ra_mode` as configured.
+    #[serde(default)]
+    pub ra_mode: Option<String>,
+    /// `ipv6_address_mode` as configured.
+    #[serde(default)]
+    pub address_mode: Option<String>,
+    /// The RA the router sends; `None`: it sends none for this subnet.
+    #[serde(default)]
+    pub ra: Option<RaFlags>,
+    /// The DHCPv6 service: `none`, `stateless` or `stateful`.
+    #[serde(default)]
+    pub dhcpv6: String,
+    /// Effective pools, `start-end`.
+    #[serde(default)]
+    pub pools: Vec<String>,
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub domain_search: Vec<String>,
+}
+
+/// One row of `show routes`: one route of the RIB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRow {
+    pub destination: String,
+    /// The gateway; `None` for an on-link (connected) route.
+    #[serde(default)]
+    pub nexthop: Option<String>,
+    /// The egress interface, when known (given or resolved).
+    #[serde(default)]
+    pub dev: Option<String>,
+    /// `connected`, `static` or `runtime`.
+    pub source: String,
+    /// The FIB uses this route for its destination.
+    #[serde(default)]
+    pub selected: bool,
+    /// The next hop resolves to an interface; an unresolved route is kept
+    /// but not used.
+    #[serde(default)]
+    pub resolved: bool,
+}
+
+/// One row of `show neighbors`: one entry of an ND or ARP cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborRow {
+    pub iface: String,
+    /// `inet6` (ND) or `inet` (ARP), as `ip neigh` says.
+    pub family: String,
+    pub addr: String,
+    /// `None` while INCOMPLETE.
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// RFC 4861's state name: INCOMPLETE, REACHABLE, STALE, DELAY, PROBE.
+    pub state: String,
+    /// IsRouter.
+    #[serde(default)]
+    pub router: bool,
+    /// Packets waiting for resolution.
+    #[serde(default)]
+    pub queued: usize,
+    /// Seconds since the last state change or confirmation.
+    #[serde(default)]
+    pub age_secs: u64,
+}
+
+/// One row of `show stats`: one interface's counters, summed over workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRow {
+    pub iface: String,
+    /// Event counters by name (`rx_frames`, `tx_na`, ...).
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+    /// Drops by [`DropReason::name`].
+    #[serde(default)]
+    pub drops: BTreeMap<String, u64>,
+}
+
+/// `show config`: the running config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigView {
+    pub config_generation: u64,
+    /// The config as TOML.
+    pub toml: String,
+}
+
+/// `apply`'s answer: the config is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The generation now running.
+    pub config_generation: u64,
+}
+
+impl SubnetRow {
+    /// The row for a config subnet, with its effective RA flags, DHCPv6
+    /// service, gateway and pools (Neutron's defaults applied).
+    pub fn from_config(subnet: &Subnet, interface: Option<&str>) -> SubnetRow {
+        SubnetRow {
+            name: subnet.name.clone(),
+            ip_version: subnet.ip_version,
+            interface: interface.map(str::to_string),
+            cidr: subnet.prefix().map(|p| p.to_string()),
+            gateway: subnet.effective_gateway().map(|g| g.to_string()),
+            ra_mode: subnet.ipv6_ra_mode.map(|m| m.as_str().to_string()),
+            address_mode: subnet.ipv6_address_mode.map(|m| m.as_str().to_string()),
+            ra: subnet.ra_policy().map(|p| RaFlags {
+                managed: p.managed,
+                other: p.other,
+                autonomous: p.autonomous,
+            }),
+            dhcpv6: subnet.dhcpv6_service().as_str().to_string(),
+            pools: subnet
+                .effective_pools()
+                .iter()
+                .map(|p| format!("{}-{}", p.start, p.end))
+                .collect(),
+            dns: subnet
+                .dns_nameservers
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
+            domain_search: subnet.domain_search.clone(),
+        }
+    }
+
+    /// Every subnet of `config`, each with the interface it is attached to.
+    pub fn all_from_config(config: &Config) -> Vec<SubnetRow> {
+        config
+            .subnets
+            .iter()
+            .map(|sn| {
+                let iface = config
+                    .interfaces
+                    .iter()
+                    .find(|i| i.subnets.contains(&sn.name))
+                    .map(|i| i.name.as_str());
+                SubnetRow::from_config(sn, iface)
+            })
+            .collect()
+    }
+}
+
+impl RouteRow {
+    /// The row for one RIB route; `iface_name` names interface ids.
+    pub fn from_info(info: &RouteInfo, iface_name: impl Fn(IfaceId) -> Option<String>) -> RouteRow {
+        let given_iface = match info.route.next_hop {
+            NextHop::Connected(iface) | NextHop::Gateway { iface, .. } => Some(iface),
+            NextHop::Recursive(_) => None,
+        };
+        let iface = info.resolved.map(|r| r.iface).or(given_iface);
+        RouteRow {
+            destination: info.route.destination.to_string(),
+            nexthop: info.route.next_hop.gateway().map(|g| g.to_string()),
+            dev: iface.and_then(iface_name),
+            source: info.route.source.as_str().to_string(),
+            selected: info.selected,
+            resolved: info.resolved.is_some(),
+        }
+    }
+}
+
+impl NeighborRow {
+    /// The row for one neighbor cache entry seen at `now`.
+    pub fn from_view<A: Into<IpAddr> + Copy>(
+        iface: &str,
+        view: &NeighborView<A>,
+        now: Instant,
+    ) -> NeighborRow {
+        let addr: IpAddr = view.addr.into();
+        NeighborRow {
+            iface: iface.to_string(),
+            family: if addr.is_ipv6() { "inet6" } else { "inet" }.to_string(),
+            addr: addr.to_string(),
+            mac: view.mac.map(|m| m.to_string()),
+            state: view.state.name().to_string(),
+            router: view.is_router,
+            queued: view.queued,
+            age_secs: now.saturating_since(view.updated).as_secs(),
+        }
+    }
+}
+
+impl StatsRow {
+    /// The row for one interface's counters: every event counter and every
+    /// drop reason, zeros included, so programs see stable keys.
+    pub fn from_stats(iface: &str, stats: &IfaceStats) -> StatsRow {
+        StatsRow {
+            iface: iface.to_string(),
+            counters: stats
+                .events()
+                .iter()
+                .map(|(name, v)| (name.to_string(), *v))
+                .collect(),
+            drops: DropReason::ALL
+                .iter()
+                .map(|r| (r.name().to_string(), stats.drops_for(*r)))
+                .collect(),
+        }
+    }
+}
+
+impl ConfigView {
+    /// The running config re-encoded as TOML, top-level empty lists (no
+    /// `[[port]]`, ...) left out. A runtime that keeps the applied text may
+    /// show that instead, comments included.
+    pub fn from_config(config_generation: u64, config: &Config) -> Result<ConfigView, String> {
+        let text = toml::to_string(config).map_err(|e| format!("cannot encode the config: {e}"))?;
+        // Top-level keys come before the first table header; all of them
+        // are lists that default to empty. Deeper down an empty list can
+        // mean something (a port's `security_groups = []` is "no groups",
+        // not "default"), so only these go.
+        let mut toml = String::with_capacity(text.len());
+        let mut top = true;
+        for line in text.lines() {
+            top &= !line.starts_with('[');
+            if top && (line.ends_with(" = []") || line.is_empty()) {
+                continue;
+            }
+            toml.push_str(line);
+            toml.push('\n');
+        }
+        Ok(ConfigView {
+            config_generation,
+            toml,
+        })
+    }
+}
+
+/// The description of a drop counter by its name, for `show stats`.
+pub fn drop_description(name: &str) -> Option<&'static str> {
+    DropReason::ALL
+        .iter()
+        .find(|r| r.name() == name)
+        .map(|r| r.describe())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::engine::neighbor::NeighborState;
+    use crate::route::{Resolved, Route, RouteSource};
+    use crate::wire::EthernetAddress;
+    use std::net::Ipv6Addr;
+
+    const CONFIG: &str = r#"
+[router]
+name = "r1"
+
+[[interface]]
+name = "qr0"
+subnets = ["v6-sub"]
+
+[[subnet]]
+name = "v6-sub"
+ip_version = 6
+cidr = "2001:db8:cafe::/64"
+ipv6_ra_mode = "dhcpv6-stateful"
+ipv6_address_mode = "dhcpv6-stateful"
+dns_nameservers = ["2001:db8:cafe:a::e"]
+
+[[subnet]]
+name = "v4-sub"
+ip_version = 4
+cidr = "198.51.100.0/24"
+"#;
+
+    #[test]
+    fn subnet_rows_from_config() {
+        let config = Config::from_toml_str(CONFIG).unwrap();
+        let rows = SubnetRow::all_from_config(&config);
+        assert_eq!(rows.len(), 2);
+        let v6 = &rows[0];
+        assert_eq!(v6.interface.as_deref(), Some("qr0"));
+        assert_eq!(v6.cidr.as_deref(), Some("2001:db8:cafe::/64"));
+        assert_eq!(v6.gateway.as_deref(), Some("2001:db8:cafe::1"));
+        assert_eq!(
+            v6.ra,
+            Some(RaFlags {
+                managed: true,
+                other: false,
+                autonomous: false
+            })
+        );
+        assert_eq!(v6.dhcpv6, "stateful");
+        assert_eq!(
+            v6.pools,
+            ["2001:db8:cafe::2-2001:db8:cafe:0:ffff:ffff:ffff:fffe"]
+        );
+        assert_eq!(v6.dns, ["2001:db8:cafe:a::e"]);
+        let v4 = &rows[1];
+        assert_eq!(v4.interface, None);
+        assert_eq!(v4.ra, None);
+        assert_eq!(v4.dhcpv6, "none");
+        assert_eq!(v4.pools, ["198.51.100.2-198.51.100.254"]);
+    }
+
+    #[test]
+    fn route_row_from_info() {
+        let info = RouteInfo {
+            route: Route {
+                destination: "::/0".parse().unwrap(),
+                source: RouteSource::Static,
+                next_hop: NextHop::Recursive("2001:db8:cafe:17::1".parse().unwrap()),
+            },
+            resolved: Some(Resolved {
+                iface: IfaceId(1),
+                gateway: Some("2001:db8:cafe:17::1".parse().unwrap()),
+            }),
+            selected: true,
+        };
+        let names = |id: IfaceId| ["qr0", "qg0"].get(usize::from(id.0)).map(|s| s.to_string());
+        let row = RouteRow::from_info(&info, names);
+        assert_eq!(
+            row,
+            RouteRow {
+                destination: "::/0".into(),
+                nexthop: Some("2001:db8:cafe:17::1".into()),
+                dev: Some("qg0".into()),
+                source: "static".into(),
+                selected: true,
+                resolved: true,
+            }
+        );
+        let unresolved = RouteInfo {
+            resolved: None,
+            selected: false,
+            ..info
+        };
+        let row = RouteRow::from_info(&unresolved, names);
+        assert_eq!(row.dev, None);
+        assert!(!row.resolved);
+    }
+
+    #[test]
+    fn neighbor_row_from_view() {
+        let view = NeighborView {
+            addr: "2001:db8:cafe::5".parse::<Ipv6Addr>().unwrap(),
+            mac: Some(EthernetAddress([0xfa, 0x16, 0x3e, 0x79, 0x5a, 0xcc])),
+            state: NeighborState::Reachable,
+            is_router: false,
+            probes: 0,
+            queued: 0,
+            updated: Instant::from_secs(10),
+            last_used: None,
+            deadline: Instant::from_secs(40),
+        };
+        let row = NeighborRow::from_view("qr0", &view, Instant::from_secs(17));
+        assert_eq!(row.family, "inet6");
+        assert_eq!(row.addr, "2001:db8:cafe::5");
+        assert_eq!(row.mac.as_deref(), Some("fa:16:3e:79:5a:cc"));
+        assert_eq!(row.state, "REACHABLE");
+        assert_eq!(row.age_secs, 7);
+    }
+
+    #[test]
+    fn stats_row_from_stats() {
+        let mut stats = IfaceStats {
+            rx_frames: 5,
+            ..IfaceStats::default()
+        };
+        stats.drop(DropReason::NdInvalid);
+        let row = StatsRow::from_stats("qr0", &stats);
+        assert_eq!(row.counters.get("rx_frames"), Some(&5));
+        assert_eq!(row.drops.get("nd_invalid"), Some(&1));
+        assert_eq!(row.drops.len(), DropReason::COUNT);
+        assert_eq!(
+            drop_description("nd_invalid"),
+            Some(DropReason::NdInvalid.describe())
+        );
+        assert_eq!(drop_description("no_such_counter"), None);
+    }
+
+    #[test]
+    fn config_view_round_trips() {
+        let config = Config::from_toml_str(CONFIG).unwrap();
+        let view = ConfigView::from_config(3, &config).unwrap();
+        assert!(
+            view.toml.starts_with("[router]\nname = \"r1\"\n"),
+            "{}",
+            view.toml
+        );
+        assert!(!view.toml.contains("port = []"), "{}", view.toml);
+        assert_eq!(Config::from_toml_str(&view.toml).unwrap(), config);
+    }
+
+    #[test]
+    fn rows_tolerate_missing_and_extra_members() {
+        let row: RouteRow =
+            serde_json::from_str(r#"{"destination":"::/0","source":"static","metric":5}"#).unwrap();
+        assert_eq!(row.nexthop, None);
+        assert!(!row.selected);
+    }
+}

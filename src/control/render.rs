@@ -1,0 +1,405 @@
+//! `routelet ctl`'s human output: aligned tables for the [`super::model`]
+//! shapes.
+//!
+//! Contract: every function takes the reply's `data` as received and
+//! returns the text to print, ending in a newline. Data that does not have
+//! the expected shape (a newer or older router) is printed as pretty JSON
+//! rather than refused, so a mismatch never hides the answer. Cells are
+//! shown with control characters escaped, so nothing a router reports can
+//! forge lines or move the terminal's cursor. Columns are separated by two
+//! spaces and lines carry no trailing blanks.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::model::{
+    drop_description, Applied, ConfigView, InterfaceRow, NeighborRow, RouteRow, StatsRow, Status,
+    SubnetRow,
+};
+use super::protocol::ShowWhat;
+
+/// The text for `show what`.
+pub fn show(what: ShowWhat, data: &Value) -> String {
+    match what {
+        ShowWhat::Interfaces => typed(data, interfaces),
+        ShowWhat::Subnets => typed(data, subnets),
+        ShowWhat::Routes => typed(data, routes),
+        ShowWhat::Neighbors => typed(data, neighbors),
+        ShowWhat::Stats => typed(data, stats),
+        ShowWhat::Config => typed(data, config),
+        ShowWhat::Leases | ShowWhat::Flows => json(data),
+    }
+}
+
+/// The text for `status`.
+pub fn status(data: &Value) -> String {
+    typed(data, |s: Status| {
+        let mut t = Table::new(&[]);
+        t.row(vec!["router".into(), s.router]);
+        t.row(vec!["pid".into(), s.pid.to_string()]);
+        t.row(vec!["uptime".into(), duration(s.uptime_secs)]);
+        t.row(vec!["workers".into(), s.workers.to_string()]);
+        t.row(vec!["interfaces".into(), s.interfaces.to_string()]);
+        t.row(vec![
+            "config".into(),
+            format!("generation {}", s.config_generation),
+        ]);
+        t.render()
+    })
+}
+
+/// The text for a successful `apply`.
+pub fn applied(data: &Value) -> String {
+    match serde_json::from_value::<Applied>(data.clone()) {
+        Ok(a) => format!("config applied: generation {}\n", a.config_generation),
+        Err(_) => String::from("config applied\n"),
+    }
+}
+
+/// Pretty JSON, with a newline: `--json` output and the fallback.
+pub fn json(data: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string());
+    s.push('\n');
+    s
+}
+
+/// Renders `data` as `T` with `f`, or as JSON if it is not a `T`.
+fn typed<T: DeserializeOwned>(data: &Value, f: impl FnOnce(T) -> String) -> String {
+    match serde_json::from_value::<T>(data.clone()) {
+        Ok(v) => f(v),
+        Err(_) => json(data),
+    }
+}
+
+fn interfaces(rows: Vec<InterfaceRow>) -> String {
+    let mut t = Table::new(&[
+        "NAME",
+        "INDEX",
+        "MAC",
+        "MTU",
+        "FLAGS",
+        "LINK-LOCAL",
+        "ADDRESSES",
+    ]);
+    for r in rows {
+        let mut flags = Vec::new();
+        if r.external {
+            flags.push("external");
+        }
+        if r.ra {
+            flags.push("ra");
+        }
+        t.row(vec![
+            r.name,
+            r.ifindex.to_string(),
+            r.mac,
+            r.mtu.to_string(),
+            list(&flags),
+            opt(r.link_local),
+            list(&r.addresses),
+        ]);
+    }
+    t.render()
+}
+
+fn subnets(rows: Vec<SubnetRow>) -> String {
+    let mut t = Table::new(&[
+        "NAME",
+        "IP",
+        "INTERFACE",
+        "CIDR",
+        "GATEWAY",
+        "RA",
+        "ADDRESS-MODE",
+        "DHCPV6",
+        "POOLS",
+        "DNS",
+    ]);
+    for r in rows {
+        let v6 = r.ip_version == 6;
+        let ra = match (&r.ra, &r.ra_mode) {
+            (Some(f), mode) => format!(
+                "{} M={} O={} A={}",
+                mode.as_deref().unwrap_or("on"),
+                u8::from(f.managed),
+                u8::from(f.other),
+                u8::from(f.autonomous)
+            ),
+            (None, _) if v6 => "none".into(),
+            (None, _) => "-".into(),
+        };
+        let cidr = match r.cidr {
+            Some(c) => c,
+            None if v6 => "<delegated>".into(),
+            None => "-".into(),
+        };
+        t.row(vec![
+            r.name,
+            format!("v{}", r.ip_version),
+            opt(r.interface),
+            cidr,
+            opt(r.gateway),
+            ra,
+            opt(r.address_mode),
+            if v6 { r.dhcpv6 } else { "-".into() },
+            list(&r.pools),
+            list(&r.dns),
+        ]);
+    }
+    t.render()
+}
+
+fn routes(rows: Vec<RouteRow>) -> String {
+    let mut t = Table::new(&["DESTINATION", "NEXTHOP", "DEV", "SOURCE", "STATE"]);
+    for r in rows {
+        let state = if r.selected {
+            "selected"
+        } else if r.resolved {
+            "standby"
+        } else {
+            "unresolved"
+        };
+        t.row(vec![
+            r.destination,
+            r.nexthop.unwrap_or_else(|| "on-link".into()),
+            opt(r.dev),
+            r.source,
+            state.into(),
+        ]);
+    }
+    t.render()
+}
+
+fn neighbors(mut rows: Vec<NeighborRow>) -> String {
+    // A neighbor table has no order of its own; sort as `ip neigh` users
+    // expect to scan: by interface, IPv4 before IPv6, then numerically.
+    rows.sort_by(|a, b| {
+        let key = |r: &NeighborRow| {
+            (
+                r.iface.clone(),
+                r.family.clone(),
+                r.addr.parse::<IpAddr>().ok(),
+            )
+        };
+        key(a).cmp(&key(b)).then_with(|| a.addr.cmp(&b.addr))
+    });
+    let mut t = Table::new(&[
+        "ADDRESS", "DEV", "LLADDR", "STATE", "FLAGS", "QUEUED", "AGE",
+    ]);
+    for r in rows {
+        t.row(vec![
+            r.addr,
+            r.iface,
+            opt(r.mac),
+            r.state,
+            if r.router { "router" } else { "-" }.into(),
+            r.queued.to_string(),
+            duration(r.age_secs),
+        ]);
+    }
+    t.render()
+}
+
+fn stats(rows: Vec<StatsRow>) -> String {
+    let mut out = String::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", cell(&r.iface));
+        let mut t = Table::new(&[]).indent(2);
+        for (name, v) in &r.counters {
+            t.row(vec![name.clone(), v.to_string()]);
+        }
+        out.push_str(&t.render());
+        let nonzero: Vec<(&String, &u64)> = r.drops.iter().filter(|(_, v)| **v > 0).collect();
+        let total = nonzero
+            .iter()
+            .fold(0u64, |acc, (_, v)| acc.saturating_add(**v));
+        if nonzero.is_empty() {
+            out.push_str("  drops: none\n");
+            continue;
+        }
+        let _ = writeln!(out, "  drops: {total}");
+        let mut t = Table::new(&[]).indent(4);
+        for (name, v) in nonzero {
+            t.row(vec![
+                name.clone(),
+                v.to_string(),
+                drop_description(name).unwrap_or("").into(),
+            ]);
+        }
+        out.push_str(&t.render());
+    }
+    out
+}
+
+fn config(view: ConfigView) -> String {
+    let mut out = format!("# config generation {}\n", view.config_generation);
+    for line in view.toml.lines() {
+        let _ = writeln!(out, "{}", cell(line));
+    }
+    out
+}
+
+/// `-` for nothing.
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "-".into())
+}
+
+/// Comma-separated, `-` for an empty list.
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    items
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Seconds as `1d 2h 3m 4s`, leading zero units left out.
+fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    let mut out = String::new();
+    for (v, unit) in [(d, "d"), (h, "h"), (m, "m")] {
+        if v > 0 || !out.is_empty() {
+            let _ = write!(out, "{v}{unit} ");
+        }
+    }
+    let _ = write!(out, "{s}s");
+    out
+}
+
+/// A cell as shown: control characters escaped.
+fn cell(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Left-aligned columns, two spaces apart.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    indent: usize,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Table {
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            indent: 0,
+        }
+    }
+
+    fn indent(mut self, n: usize) -> Table {
+        self.indent = n;
+        self
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells.iter().map(|c| cell(c)).collect());
+    }
+
+    fn render(&self) -> String {
+        let lines: Vec<&Vec<String>> = std::iter::once(&self.header)
+            .filter(|h| !h.is_empty())
+            .chain(self.rows.iter())
+            .collect();
+        let mut widths: Vec<usize> = Vec::new();
+        for line in &lines {
+            for (i, c) in line.iter().enumerate() {
+                let w = c.chars().count();
+                match widths.get_mut(i) {
+                    Some(slot) => *slot = (*slot).max(w),
+                    None => widths.push(w),
+                }
+            }
+        }
+        let mut out = String::new();
+        for line in lines {
+            let mut text = " ".repeat(self.indent);
+            for (i, c) in line.iter().enumerate() {
+                if i + 1 < line.len() {
+                    let w = widths.get(i).copied().unwrap_or(0);
+                    let _ = write!(text, "{c:<w$}  ");
+                } else {
+                    text.push_str(c);
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn table_aligns_and_trims() {
+        let mut t = Table::new(&["A", "BB", "C"]);
+        t.row(vec!["xxx".into(), "y".into(), "".into()]);
+        t.row(vec!["z".into(), "wwww".into(), "end".into()]);
+        assert_eq!(t.render(), "A    BB    C\nxxx  y\nz    wwww  end\n");
+    }
+
+    #[test]
+    fn cells_escape_control_characters() {
+        assert_eq!(cell("q\nr\x1b[2J"), "q\\nr\\u{1b}[2J");
+        assert_eq!(cell("plain é"), "plain é");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(3600), "1h 0m 0s");
+        assert_eq!(duration(90_061), "1d 1h 1m 1s");
+    }
+
+    #[test]
+    fn wrong_shape_falls_back_to_json() {
+        let data = json!({"unexpected": [1, 2]});
+        assert_eq!(
+            show(ShowWhat::Routes, &data),
+            "{\n  \"unexpected\": [\n    1,\n    2\n  ]\n}\n"
+        );
+        assert_eq!(status(&json!(5)), "5\n");
+    }
+
+    #[test]
+    fn applied_text() {
+        assert_eq!(
+            applied(&json!({"config_generation": 4})),
+            "config applied: generation 4\n"
+        );
+        assert_eq!(applied(&Value::Null), "config applied\n");
+    }
+}
