@@ -574,3 +574,80 @@ fn forwarding_capture_both_ways_with_resolution_inside() {
     assert_eq!(qr0.drops_for(DropReason::Ipv4FragNeeded), 1);
     assert_eq!(qr0.tx_icmp_error, 5);
 }
+
+#[test]
+fn a_learning_worker_updates_its_cache_but_answers_nothing() {
+    // Two workers: this one queued a packet for the gateway; the gateway's
+    // NA reaches it only as a copy (another worker answers ND).
+    let config = example("forwarding");
+    let mut r = router(&config, T0);
+    let frame = udp6_frame(VM_MAC, QR0_MAC, vm6(), ip6("2001:db8:beef::1"), 64, 16);
+    assert_eq!(process(&mut r, QR0, &frame, T0).len(), 1, "NS");
+    let na = na_frame(EXT_MAC, QG0_MAC, upstream6(), ip6("2001:db8:cafe:17::66"));
+    let mut tx = routelet::engine::TxBatch::default();
+    r.learn(QG0, &na, T0, &mut tx);
+    let out: Vec<_> = tx.iter().map(|(i, b)| (i, b.to_vec())).collect();
+    assert_eq!(out.len(), 1, "the queued packet is released");
+    assert_eq!((out[0].0, &out[0].1[0..6]), (QG0, &EXT_MAC.0[..]));
+    // An NS for the router's address seen as a copy is not answered.
+    let gw = ip6("2001:db8:cafe::1");
+    let ns = {
+        use routelet::wire::{NdiscOption, NdiscOptions};
+        let slla = [NdiscOption::SourceLinkLayerAddr(VM_MAC)];
+        icmpv6_frame(
+            VM_MAC,
+            EthernetAddress::from_ipv6_multicast(&solicited_node(&gw)),
+            vm6(),
+            solicited_node(&gw),
+            255,
+            &Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit {
+                target_addr: gw,
+                options: NdiscOptions::List(&slla),
+            }),
+        )
+    };
+    let mut tx = routelet::engine::TxBatch::default();
+    r.learn(QR0, &ns, T0, &mut tx);
+    assert!(tx.is_empty());
+    // ...but the VM was learned from it: traffic to it goes straight out.
+    let to_vm = udp6_frame(EXT_MAC, QG0_MAC, upstream6(), vm6(), 64, 16);
+    let out = process(&mut r, QG0, &to_vm, T0);
+    assert_eq!(
+        (out.len(), out[0].0, &out[0].1[0..6]),
+        (1, QR0, &VM_MAC.0[..])
+    );
+    // And the same NS processed normally is answered.
+    assert_eq!(process(&mut r, QR0, &ns, T0).len(), 1);
+}
+
+#[test]
+fn replacing_the_config_keeps_neighbors_and_counters() {
+    let mut r = resolved_router();
+    let forwarded = r.stats(QG0).unwrap().tx_forwarded;
+    assert_eq!(forwarded, 1);
+    // A new config: a route to 2001:db8:f00d::/48 via the same gateway.
+    let mut config = example("forwarding");
+    config.routes.push(routelet::config::Route {
+        destination: "2001:db8:f00d::/48".parse().unwrap(),
+        nexthop: "2001:db8:cafe:17::1".parse().unwrap(),
+    });
+    let frame = udp6_frame(VM_MAC, QR0_MAC, vm6(), ip6("2001:db8:f00d::1"), 64, 16);
+    let before = process(&mut r, QR0, &frame, T0);
+    assert!(matches!(
+        decode(before[0].0, &before[0].1).icmp6,
+        Some(Icmpv6Repr::DstUnreachable { .. })
+    ));
+    let links = routelet::engine::LinkInfo::synthetic(&config);
+    let compiled =
+        std::sync::Arc::new(routelet::engine::CompiledConfig::build(&config, &links).unwrap());
+    r.replace_config(compiled, T0);
+    // Forwarded at once: the gateway's MAC survived the swap.
+    let after = process(&mut r, QR0, &frame, T0);
+    assert_eq!(
+        (after.len(), after[0].0, &after[0].1[0..6]),
+        (1, QG0, &EXT_MAC.0[..])
+    );
+    assert_eq!(r.stats(QG0).unwrap().tx_forwarded, forwarded + 1);
+    // RA timers restarted: an RA is due now.
+    assert_eq!(r.next_deadline(), Some(T0));
+}

@@ -54,6 +54,9 @@ pub(crate) fn input(
                     state.release_v6(iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
                 }
             }
+            if !state.answer_local {
+                return Ok(());
+            }
             let stats = state
                 .stats_mut(iface.id)
                 .ok_or(DropReason::UnknownInterface)?;
@@ -64,6 +67,9 @@ pub(crate) fn input(
             let slla = options.source_link_layer_addr();
             if let (Some(mac), false) = (slla, ctx.ip_src.is_unspecified()) {
                 state.release_v6(iface, ctx.ip_src, Some(mac), None, ctx.now, tx);
+            }
+            if !state.answer_local {
+                return Ok(());
             }
             let owns = state.owns_timers;
             let WorkerState { ifaces, rng, .. } = state;

@@ -66,6 +66,10 @@ pub(crate) struct WorkerState {
     pub icmp_errors: TokenBucket,
     /// Reused buffer for packets on their way into a neighbor queue.
     pub scratch: Vec<u8>,
+    /// Whether local services answer (NA, RA, echo, ARP replies). Off
+    /// while a worker digests its copy of the ND/ARP traffic another
+    /// worker answers: it still learns neighbors from it.
+    pub answer_local: bool,
 }
 
 /// One worker's router.
@@ -114,6 +118,7 @@ impl Router {
                 owns_timers: true,
                 icmp_errors: TokenBucket::new(icmp.burst, icmp.errors_per_second),
                 scratch: Vec::with_capacity(16 * 1024),
+                answer_local: true,
             },
             fib,
             config,
@@ -130,6 +135,58 @@ impl Router {
             Arc::new(CompiledConfig::build(config, links)?),
             now,
         ))
+    }
+
+    /// Swaps in a new compiled config (a live `apply`), keeping what the
+    /// worker learned on interfaces that stay: counters, neighbor caches.
+    /// RA timers restart, so hosts hear the new advertisement within
+    /// seconds (the initial fast RAs of RFC 4861 §6.2.4).
+    pub fn replace_config(&mut self, config: Arc<CompiledConfig>, now: Instant) {
+        let limits = neighbor_limits(&config);
+        let mut old: Vec<(String, IfaceState)> = self
+            .config
+            .ifaces
+            .iter()
+            .map(|i| i.name.clone())
+            .zip(self.state.ifaces.drain(..))
+            .collect();
+        let mut ifaces = Vec::with_capacity(config.ifaces.len());
+        for iface in &config.ifaces {
+            let ra_timer = iface.ra.as_ref().map(|_| RaTimer::new(now));
+            let state = match old.iter().position(|(name, _)| *name == iface.name) {
+                Some(pos) => {
+                    let (_, mut state) = old.swap_remove(pos);
+                    state.ra_timer = ra_timer;
+                    state
+                }
+                None => IfaceState {
+                    stats: IfaceStats::default(),
+                    ra_timer,
+                    nd6: NeighborTable::new(limits.clone(), &mut self.state.rng),
+                    arp4: NeighborTable::new(limits.clone(), &mut self.state.rng),
+                },
+            };
+            ifaces.push(state);
+        }
+        self.state.ifaces = ifaces;
+        let icmp = config.icmp_settings;
+        self.state.icmp_errors = TokenBucket::new(icmp.burst, icmp.errors_per_second);
+        self.fib = config.fib.load_full();
+        self.config = config;
+    }
+
+    /// Handles a copy of an ND or ARP frame that another worker answers:
+    /// the neighbor caches learn from it (and release what waited for the
+    /// neighbor), but nothing is answered.
+    pub fn learn(&mut self, ingress: IfaceId, frame: &[u8], now: Instant, tx: &mut TxBatch) {
+        self.state.answer_local = false;
+        let Router { config, fib, state } = self;
+        if let Some(iface) = config.iface(ingress) {
+            let first_tx = tx.len();
+            let _ = state.ethernet_input(config, fib, iface, frame, now, tx);
+            state.account_tx(tx, first_tx);
+        }
+        self.state.answer_local = true;
     }
 
     /// Whether this worker sends periodic RAs; all but one worker say no.
@@ -193,6 +250,15 @@ impl Router {
             state.count_drop(ingress, reason);
         }
         state.account_tx(tx, first_tx);
+    }
+
+    /// Counts a frame the I/O layer dropped before the engine saw it
+    /// (truncated by the ring, VLAN-tagged by the device).
+    pub fn count_rx_drop(&mut self, ingress: IfaceId, reason: DropReason) {
+        if let Some(s) = self.state.ifaces.get_mut(usize::from(ingress.0)) {
+            s.stats.rx_frames += 1;
+            s.stats.drop(reason);
+        }
     }
 
     /// The earliest instant at which `on_timer` has work, if any.
@@ -409,6 +475,9 @@ impl WorkerState {
                     seq_no,
                     data,
                 };
+                if !self.answer_local {
+                    return Ok(());
+                }
                 emit::icmpv6(
                     tx,
                     iface,
@@ -526,6 +595,7 @@ impl WorkerState {
             self.release_v4(iface, sender, Some(arp.source_hardware_addr), None, now, tx);
         }
         match arp.operation {
+            ArpOperation::Request if for_us && !self.answer_local => Ok(()),
             ArpOperation::Request if for_us => {
                 let reply = ArpRepr {
                     operation: ArpOperation::Reply,
