@@ -14,9 +14,10 @@
 //!   block may be left half-walked; the next call resumes there. The
 //!   callback cannot keep a frame: its slice borrows the socket.
 //! - [`PacketSocket::send_batch`] refuses frames shorter than an Ethernet
-//!   header or longer than MTU + 14 (counted), queues the rest on the TX
-//!   ring and kicks the kernel once per batch (or hands them to one
-//!   `sendmmsg` per 64 frames), counting what did not fit.
+//!   header or longer than MTU + 14 (counted), and hands the rest to one
+//!   `sendmmsg` per 64 frames (default) or copies them into TX ring slots
+//!   and kicks the kernel once per batch (`TxMode::Ring`), counting what
+//!   did not fit. It never blocks.
 //! - All ring offsets coming from the kernel are checked against the block
 //!   or frame they belong to before use ([`super::ring`] checks them again
 //!   against the mapping); a header that fails is counted and its block or
