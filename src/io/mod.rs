@@ -1,8 +1,9 @@
 //! Packet sources and sinks around the engine.
 //!
 //! - [`pcap`]: capture files for `routelet replay` and the benches.
-//!
-//! The AF_PACKET rings of `routelet run` will live in `io::sys`, the one
-//! module allowed `unsafe`.
+//! - [`sys`]: AF_PACKET sockets with TPACKET rings for `routelet run`, the
+//!   one module allowed `unsafe`.
 
 pub mod pcap;
+#[allow(unsafe_code)]
+pub mod sys;
