@@ -20,4 +20,5 @@ pub mod engine;
 pub mod io;
 pub mod replay;
 pub mod route;
+pub mod runtime;
 pub mod wire;

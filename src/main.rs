@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use routelet::config::{Config, LoadError};
+use routelet::control::client::CtlArgs;
 use routelet::replay::{self, ReplayOptions};
+use routelet::runtime::{self, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +23,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the router: own the config's interfaces, answer and forward.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Worker threads (default: the config's, else one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Lease journal and server DUID (default /var/lib/routelet/<name>).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+    /// Talk to a running router over its control socket.
+    Ctl(CtlArgs),
     /// Validate a config: print a summary and exit 0, or every error and exit 1.
     Check {
         #[arg(long)]
@@ -48,6 +63,27 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run {
+            config,
+            workers,
+            state_dir,
+        } => {
+            init_logging();
+            let opts = RunOptions {
+                config,
+                workers,
+                state_dir,
+            };
+            match runtime::run(&opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("routelet run: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Ctl(args) => routelet::control::client::run(args),
         Command::Check { config } => check(&config),
         Command::Replay {
             config,
@@ -105,4 +141,14 @@ fn check(path: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -7,6 +7,9 @@
 //!   membership, statistics, and a `mio::event::Source` impl.
 //! - [`complete_checksum`]: finishes the L4 checksum of a frame the ring
 //!   flagged `csum_not_ready` (safe code).
+//! - [`SocketFilter`]: the BPF programs that split ND/ARP from the data
+//!   path when several workers share an interface.
+//! - [`ipv4_addresses`]: the kernel's IPv4 addresses on an interface.
 //! - [`run_in_netns`]: runs a closure on a thread inside another network
 //!   namespace (tests, supervisors).
 //!
@@ -59,12 +62,16 @@
 #![warn(unsafe_op_in_unsafe_fn)]
 
 mod csum;
+mod filter;
+mod ifaddr;
 mod link;
 mod netns;
 mod ring;
 mod socket;
 
 pub use self::csum::complete_checksum;
+pub use self::filter::{BpfInsn, SocketFilter};
+pub use self::ifaddr::ipv4_addresses;
 pub use self::link::{link_facts, LinkFacts};
 pub use self::netns::run_in_netns;
 pub use self::socket::{

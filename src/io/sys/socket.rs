@@ -88,6 +88,10 @@ pub struct RingConfig {
     /// worker's socket on one interface gives the same id, see
     /// [`fanout_group_id`]. `None`: no fanout, this socket sees every frame.
     pub fanout_group: Option<u16>,
+    /// A BPF filter attached before the socket binds: with several
+    /// workers, ND/ARP go to every worker's neighbor socket and the data
+    /// path sees everything else (see [`SocketFilter`](super::SocketFilter)).
+    pub filter: Option<super::SocketFilter>,
 }
 
 impl Default for RingConfig {
@@ -102,6 +106,7 @@ impl Default for RingConfig {
             tx_frame_count: 64,
             rx_budget: 256,
             fanout_group: None,
+            filter: None,
         }
     }
 }
@@ -348,6 +353,11 @@ impl PacketSocket {
                 }
             };
             res.map_err(|e| ctx("PACKET_TX_RING", e))?;
+        }
+
+        // Before bind: no frame reaches the socket unfiltered.
+        if let Some(filter) = cfg.filter {
+            super::filter::attach(fd.as_fd(), filter).map_err(|e| ctx("SO_ATTACH_FILTER", e))?;
         }
 
         let map = RingMap::map(fd.as_fd(), geometry.map_len()).map_err(|e| ctx("mmap", e))?;

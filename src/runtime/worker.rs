@@ -1,0 +1,307 @@
+//! One worker thread: its sockets, its router, its loop.
+//!
+//! The loop: sleep in epoll (mio) until a socket is readable, the next
+//! engine deadline, or a wake-up; read the clock once; drain each socket's
+//! RX ring within its budget, passing every frame to the router; send what
+//! the router emitted, per interface, in one batch; run due timers; pick up
+//! a new config or FIB; publish a snapshot if the control plane asked.
+//! Nothing on this path allocates once the TX batch has grown to its
+//! working size, and nothing takes a lock (the snapshot mutex is touched
+//! only when `show` asks).
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::control::model::NeighborRow;
+use crate::engine::{DropReason, IfaceId, IfaceStats, Instant, Router, TxBatch};
+use crate::io::sys::{self, PacketSocket, RingConfig, SocketFilter};
+use crate::wire::{solicited_node, EthernetAddress};
+
+use super::Shared;
+
+/// What a worker last published for `show`.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The request epoch this snapshot answers.
+    pub epoch: u64,
+    pub stats: Vec<IfaceStats>,
+    pub neighbors: Vec<NeighborRow>,
+    /// Frames the kernel dropped because a ring was full, per interface.
+    pub ring_drops: Vec<u64>,
+}
+
+/// One interface's sockets in this worker.
+struct IfaceSockets {
+    /// Data path: in the fanout group (when several workers), TX too.
+    main: PacketSocket,
+    /// ND and ARP copies (several workers only): outside the group.
+    neighbor: Option<PacketSocket>,
+}
+
+const WAKE: Token = Token(usize::MAX);
+/// Tokens: 2 × interface index (+1 for the neighbor socket).
+fn token(iface: usize, neighbor: bool) -> Token {
+    Token(iface * 2 + usize::from(neighbor))
+}
+
+/// The multicast groups the router listens to on an interface, as MACs:
+/// all-nodes, all-routers, all-DHCP-agents, and the solicited-node group
+/// of each router address.
+fn multicast_macs(iface: &crate::engine::IfaceConfig) -> Vec<EthernetAddress> {
+    let mut groups = vec![
+        "ff02::1".parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
+        "ff02::2".parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
+        "ff02::1:2"
+            .parse()
+            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
+    ];
+    groups.push(solicited_node(&iface.link_local));
+    groups.extend(iface.ipv6.iter().map(solicited_node));
+    let mut macs: Vec<EthernetAddress> = groups
+        .iter()
+        .map(EthernetAddress::from_ipv6_multicast)
+        .collect();
+    macs.sort();
+    macs.dedup();
+    macs
+}
+
+fn open_sockets(index: usize, shared: &Shared) -> io::Result<Vec<IfaceSockets>> {
+    let config = shared.config.load();
+    let several = shared.workers > 1;
+    let pid = std::process::id();
+    let mut out = Vec::with_capacity(shared.links.len());
+    for (facts, iface) in shared.links.iter().zip(config.ifaces.iter()) {
+        let main_cfg = RingConfig {
+            fanout_group: several.then(|| sys::fanout_group_id(facts.ifindex, pid)),
+            filter: several.then_some(SocketFilter::ExceptNeighbor),
+            ..RingConfig::default()
+        };
+        let mut main = PacketSocket::open(facts, &main_cfg)?;
+        main.join_multicast(&multicast_macs(iface))?;
+        let neighbor = if several {
+            let cfg = RingConfig {
+                block_count: 1,
+                block_size: 64 * 1024,
+                filter: Some(SocketFilter::NeighborOnly),
+                ..RingConfig::default()
+            };
+            Some(PacketSocket::open(facts, &cfg)?)
+        } else {
+            None
+        };
+        tracing::debug!(worker = index, interface = %facts.name, ring_bytes = main.ring_bytes(), "sockets open");
+        out.push(IfaceSockets { main, neighbor });
+    }
+    Ok(out)
+}
+
+/// The worker thread's body. Reports on `ready` whether its sockets
+/// opened, then loops until `shared.stop`.
+pub fn run(index: usize, shared: Arc<Shared>, ready: Sender<(usize, io::Result<()>)>) {
+    let setup = (|| -> io::Result<(Poll, Vec<IfaceSockets>)> {
+        let poll = Poll::new()?;
+        let mut sockets = open_sockets(index, &shared)?;
+        for (i, s) in sockets.iter_mut().enumerate() {
+            poll.registry()
+                .register(&mut s.main, token(i, false), Interest::READABLE)?;
+            if let Some(n) = s.neighbor.as_mut() {
+                poll.registry()
+                    .register(n, token(i, true), Interest::READABLE)?;
+            }
+        }
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+        if let Ok(mut w) = shared.wakers.lock() {
+            w.push(waker);
+        }
+        Ok((poll, sockets))
+    })();
+    let (poll, sockets) = match setup {
+        Ok(s) => {
+            let _ = ready.send((index, Ok(())));
+            s
+        }
+        Err(e) => {
+            let _ = ready.send((index, Err(e)));
+            return;
+        }
+    };
+    drop(ready);
+    Worker {
+        index,
+        router: Router::new(shared.config.load_full(), now(&shared)),
+        generation: shared.generation.load(Ordering::Acquire),
+        shared,
+        poll,
+        sockets,
+        tx: TxBatch::with_capacity(512, 512 * 1600),
+    }
+    .run();
+}
+
+fn now(shared: &Shared) -> Instant {
+    Instant::from_duration(shared.started.elapsed())
+}
+
+struct Worker {
+    index: usize,
+    shared: Arc<Shared>,
+    router: Router,
+    generation: u64,
+    poll: Poll,
+    sockets: Vec<IfaceSockets>,
+    tx: TxBatch,
+}
+
+impl Worker {
+    fn run(mut self) {
+        self.router.set_owns_timers(self.index == 0);
+        let mut events = Events::with_capacity(64);
+        let mut pending = false;
+        loop {
+            let timeout = if pending {
+                Some(Duration::ZERO)
+            } else {
+                self.router
+                    .next_deadline()
+                    .map(|d| d.saturating_since(now(&self.shared)))
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::error!(worker = self.index, error = %e, "poll failed");
+                    break;
+                }
+            }
+            if self.shared.stop.load(Ordering::Acquire) {
+                break;
+            }
+            let t = now(&self.shared);
+            self.pick_up_config(t);
+            self.router.sync();
+            pending = self.receive(t);
+            if self.router.next_deadline().is_some_and(|d| d <= t) {
+                self.router.on_timer(t, &mut self.tx);
+            }
+            self.flush();
+            self.publish_if_asked();
+        }
+        if self.index == 0 {
+            self.router.shutdown(now(&self.shared), &mut self.tx);
+            self.flush();
+        }
+        self.publish_if_asked();
+    }
+
+    fn pick_up_config(&mut self, t: Instant) {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if generation != self.generation {
+            self.generation = generation;
+            self.router
+                .replace_config(self.shared.config.load_full(), t);
+            tracing::debug!(worker = self.index, generation, "config swapped in");
+        }
+    }
+
+    /// Drains every socket within its budget; true if a ring still holds
+    /// frames (poll again at once: epoll is edge-triggered).
+    fn receive(&mut self, t: Instant) -> bool {
+        let Worker {
+            router,
+            sockets,
+            tx,
+            ..
+        } = self;
+        let mut pending = false;
+        for (i, s) in sockets.iter_mut().enumerate() {
+            let id = IfaceId(i as u16);
+            s.main.rx_batch_mut(|frame, meta| {
+                if meta.snaplen < meta.len {
+                    router.count_rx_drop(id, DropReason::EthernetTruncated);
+                    return;
+                }
+                if meta.vlan_tci.is_some() {
+                    router.count_rx_drop(id, DropReason::VlanTagged);
+                    return;
+                }
+                if meta.csum_not_ready {
+                    sys::complete_checksum(frame);
+                }
+                router.process(id, frame, t, tx);
+            });
+            pending |= s.main.rx_pending();
+            if let Some(n) = s.neighbor.as_mut() {
+                let answer = self.index == 0;
+                n.rx_batch_mut(|frame, meta| {
+                    if meta.snaplen < meta.len || meta.vlan_tci.is_some() {
+                        return;
+                    }
+                    if meta.csum_not_ready {
+                        sys::complete_checksum(frame);
+                    }
+                    if answer {
+                        router.process(id, frame, t, tx);
+                    } else {
+                        router.learn(id, frame, t, tx);
+                    }
+                });
+                pending |= n.rx_pending();
+            }
+        }
+        pending
+    }
+
+    /// Sends what the router emitted, one batch per interface.
+    fn flush(&mut self) {
+        if self.tx.is_empty() {
+            return;
+        }
+        for (i, s) in self.sockets.iter_mut().enumerate() {
+            let id = IfaceId(i as u16);
+            let frames = self.tx.iter().filter(|(f, _)| *f == id).map(|(_, b)| b);
+            if let Err(e) = s.main.send_batch(frames) {
+                tracing::warn!(worker = self.index, interface = s.main.name(), error = %e, "send failed");
+            }
+        }
+        self.tx.clear();
+    }
+
+    fn publish_if_asked(&mut self) {
+        let wanted = self.shared.snapshot_epoch.load(Ordering::Acquire);
+        let Some(slot) = self.shared.snapshots.get(self.index) else {
+            return;
+        };
+        let Ok(mut snap) = slot.lock() else { return };
+        if snap.epoch >= wanted {
+            return;
+        }
+        let config = self.router.config();
+        snap.epoch = wanted;
+        snap.stats = self.router.all_stats();
+        snap.neighbors.clear();
+        let t = now(&self.shared);
+        for iface in &config.ifaces {
+            if let Some(table) = self.router.neighbors_v6(iface.id) {
+                for view in table.entries() {
+                    snap.neighbors
+                        .push(NeighborRow::from_view(&iface.name, &view, t));
+                }
+            }
+            if let Some(table) = self.router.neighbors_v4(iface.id) {
+                for view in table.entries() {
+                    snap.neighbors
+                        .push(NeighborRow::from_view(&iface.name, &view, t));
+                }
+            }
+        }
+        snap.ring_drops = self
+            .sockets
+            .iter_mut()
+            .map(|s| s.main.stats().map(|st| st.kernel_drops).unwrap_or(0))
+            .collect();
+    }
+}
