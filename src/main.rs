@@ -77,8 +77,7 @@ fn main() -> ExitCode {
             match runtime::run(&opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!("{e}");
-                    eprintln!("routelet run: {e}");
+                    tracing::error!("routelet run: {e}");
                     ExitCode::FAILURE
                 }
             }
@@ -147,8 +146,10 @@ fn check(path: &std::path::Path) -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -55,6 +55,9 @@ pub struct RunOptions {
 pub enum StartError {
     #[error("{path}: {source}")]
     Config { path: PathBuf, source: LoadError },
+    /// The kernel's own error already names the interface.
+    #[error("{0}")]
+    Link(std::io::Error),
     #[error("interface \"{name}\": {source}")]
     Interface {
         name: String,
@@ -155,36 +158,32 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
         path: opts.config.clone(),
         source,
     })?;
+    // Check every interface before changing anything.
     let mut links = Vec::with_capacity(config.interfaces.len());
     for iface in &config.interfaces {
-        let facts = sys::link_facts(&iface.name).map_err(|source| StartError::Interface {
-            name: iface.name.clone(),
-            source,
-        })?;
+        let facts = sys::link_facts(&iface.name).map_err(StartError::Link)?;
         let v4: Vec<Ipv4Addr> =
             sys::ipv4_addresses(&iface.name).map_err(|source| StartError::Interface {
                 name: iface.name.clone(),
                 source,
             })?;
         if !v4.is_empty() {
-            let addrs = v4
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let addrs = v4.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
             return Err(StartError::KernelIpv4 {
                 name: iface.name.clone(),
                 addrs,
             });
         }
-        silence_kernel(&iface.name).map_err(|source| StartError::Interface {
-            name: iface.name.clone(),
+        links.push(facts);
+    }
+    for facts in &links {
+        silence_kernel(&facts.name).map_err(|source| StartError::Interface {
+            name: facts.name.clone(),
             source,
         })?;
         if !facts.up {
-            tracing::warn!(interface = %iface.name, "interface is down or has no carrier");
+            tracing::warn!(interface = %facts.name, "interface is down or has no carrier");
         }
-        links.push(facts);
     }
     let compiled = CompiledConfig::build(&config, &link_infos(&links))?;
     let state_dir = opts
