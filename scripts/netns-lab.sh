@@ -15,7 +15,8 @@
 # built if older than the sources) with testdata/lab/slaac.toml; ROUTER=kernel
 # makes the Linux kernel the router instead (same addresses as kernel
 # addresses, forwarding on, the VM configured statically), the baseline of
-# scripts/bench-netns.sh. WORKERS=N passes --workers N to routelet.
+# scripts/bench-netns.sh. WORKERS=N passes --workers N to routelet;
+# ROUTELET_BIN=PATH uses that binary instead of building one.
 # Addresses: DESIGN.md's lab plan (2001:db8::/32, 198.51.100.0/24,
 # 203.0.113.0/24). Every run names its namespaces after its own id, records
 # them and its PIDs in /run/routelet-lab/ID/state, and removes them on exit.
@@ -56,10 +57,10 @@ ping_ok() {
     local ns=$1 fam=$2 dst=$3 out
     shift 3
     out=$(timeout 10 ip netns exec "$ns" ping "-$fam" -n -c 3 -i 0.2 -W 2 "$@" "$dst" 2>&1) || {
-        printf '%s' "$(grep -E 'packet loss|unreachable|error' <<<"$out" | head -n 2 | tr '\n' ' ')"
+        printf '%s' "$(grep -m 2 -E 'packet loss|unreachable|error' <<<"$out" | tr '\n' ' ')"
         return 1
     }
-    grep -oE '[0-9]+ received' <<<"$out" | head -n 1
+    grep -m 1 -oE '[0-9]+ received' <<<"$out"
 }
 
 check_ping() {
@@ -78,7 +79,7 @@ check_slaac() {
     routes=$(ip -n "$NS_VM" -6 route show default)
     if ! grep -q "inet6 $VM6_SLAAC/64 scope global" <<<"$addrs"; then
         fail slaac-address "vm0 has no $VM6_SLAAC/64: $(tr -s ' \n' ' ' <<<"$addrs")"
-    elif grep -A1 "inet6 $VM6_SLAAC/64" <<<"$addrs" | grep -q tentative; then
+    elif grep -q "inet6 $VM6_SLAAC/64 .*tentative" <<<"$addrs"; then
         fail slaac-address "$VM6_SLAAC/64 is still tentative"
     else
         pass "slaac-address ($VM6_SLAAC/64)"
@@ -92,7 +93,7 @@ check_slaac() {
 
 # rdisc6_field OUTPUT LABEL: the value of "LABEL : value" in rdisc6's output.
 rdisc6_field() {
-    sed -nE "s/^ *$2 *: *([^ ].*[^ ]|[^ ]) *$/\1/p" <<<"$1" | head -n 1
+    sed -nE "/^ *$2 *:/{s/^ *$2 *: *([^ ].*[^ ]|[^ ]) *$/\1/p;q}" <<<"$1"
 }
 
 # rdisc6_prefix_auto OUTPUT PREFIX: the autonomous flag of PREFIX's option.
@@ -213,7 +214,7 @@ check_live_route() {
     local pid_before=${LAB_ROUTELET_PID:-} out why
     ip -n "$NS_EXT" addr add "$NEW_DEST/128" dev lo
     ip -n "$NS_EXT" addr add "$NEW_NH/64" dev ext0 nodad
-    if router_neighbors 2>/dev/null | grep -qw "$NEW_NH"; then
+    if grep -qw "$NEW_NH" <<<"$(router_neighbors 2>/dev/null)"; then
         fail live-route "the router knows $NEW_NH before the route exists"
         return
     fi
@@ -227,14 +228,14 @@ check_live_route() {
             fail live-route "ctl apply with the new route failed: $out"
             return
         fi
-        if ! ctl show routes 2>/dev/null | grep -q "${NEW_PREFIX%/*}"; then
+        if ! grep -q "${NEW_PREFIX%/*}" <<<"$(ctl show routes 2>/dev/null)"; then
             fail live-route "ctl show routes does not list $NEW_PREFIX after apply"
             return
         fi
     fi
     if ! why=$(ping_ok "$NS_VM" 6 "$NEW_DEST"); then
         fail live-route "no reply from $NEW_DEST after adding $NEW_PREFIX via $NEW_NH (${why:-ping failed})"
-    elif ! router_neighbors 2>/dev/null | grep -qw "$NEW_NH"; then
+    elif ! grep -qw "$NEW_NH" <<<"$(router_neighbors 2>/dev/null)"; then
         fail live-route "ping worked but the router never resolved $NEW_NH: the new route was not used"
     elif [[ $ROUTER == routelet && ($LAB_ROUTELET_PID != "$pid_before" || ! -e /proc/$pid_before) ]]; then
         fail live-route "routelet's PID changed or it exited (was $pid_before)"

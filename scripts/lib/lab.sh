@@ -23,7 +23,9 @@
 
 LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_STATE_ROOT=/run/routelet-lab
-LAB_BIN=$LAB_REPO/target/release/routelet
+# ROUTELET_BIN: a routelet binary to use as is (no build); default the
+# worktree's release build, rebuilt when older than the sources.
+LAB_BIN=${ROUTELET_BIN:-$LAB_REPO/target/release/routelet}
 
 # Fixed MACs, as in the talk's captures.
 MAC_QR0=fa:16:3e:11:11:01
@@ -59,7 +61,7 @@ lab_init() {
     local id=${1:-$$}
     if [[ -z ${1:-} ]]; then
         local n=0
-        while [[ -e $LAB_STATE_ROOT/$id ]] || ip netns list 2>/dev/null | grep -qE "^rl-(vm|rt|ext)-$id( |$)"; do
+        while [[ -e $LAB_STATE_ROOT/$id ]] || grep -qE "^rl-(vm|rt|ext)-$id( |$)" <<<"$(ip netns list 2>/dev/null)"; do
             n=$((n + 1))
             id="$$x$n"
         done
@@ -111,6 +113,10 @@ wait_until() {
 # lab_build: target/release/routelet, rebuilt if missing or older than the
 # sources.
 lab_build() {
+    if [[ -n ${ROUTELET_BIN:-} ]]; then
+        [[ -x $LAB_BIN ]] || lab_die "ROUTELET_BIN=$LAB_BIN is not an executable"
+        return 0
+    fi
     if [[ ! -x $LAB_BIN ]] || [[ -n $(find "$LAB_REPO/src" "$LAB_REPO/Cargo.toml" "$LAB_REPO/Cargo.lock" \
         -newer "$LAB_BIN" -print -quit 2>/dev/null) ]]; then
         lab_log "building routelet (cargo build --release)"
@@ -182,7 +188,7 @@ lab_teardown_state() {
             [[ $kind == pid ]] && stop_pid "$a" "$b" "$c"
         done <"$file"
         while read -r kind a _; do
-            if [[ $kind == netns ]] && ip netns list | grep -qE "^$a( |$)"; then
+            if [[ $kind == netns ]] && grep -qE "^$a( |$)" <<<"$(ip netns list)"; then
                 ip netns del "$a" 2>/dev/null || lab_log "could not delete namespace $a"
             fi
         done <"$file"
@@ -210,6 +216,7 @@ lab_traps() {
     trap lab_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    trap 'exit 129' HUP
 }
 
 # ------------------------------------------------------------ topology --
@@ -368,12 +375,14 @@ lab_routelet_stop() {
 
 # no_tentative NS: no address in NS is still in duplicate address detection.
 no_tentative() {
-    ! ip -n "$1" -6 addr show | grep -q tentative
+    # (No `ip | grep -q` under pipefail: grep's early exit would SIGPIPE ip
+    # and turn the pipeline's status into a false answer.)
+    ! grep -q tentative <<<"$(ip -n "$1" -6 addr show)"
 }
 
 vm_has_slaac() {
-    ip -n "$NS_VM" -6 addr show dev vm0 | grep -q "inet6 $VM6_SLAAC/64 .*scope global" &&
-        ip -n "$NS_VM" -6 route show default | grep -q "via $GW6_LL dev vm0 proto ra"
+    grep -q "inet6 $VM6_SLAAC/64 .*scope global" <<<"$(ip -n "$NS_VM" -6 addr show dev vm0)" &&
+        grep -q "via $GW6_LL dev vm0 proto ra" <<<"$(ip -n "$NS_VM" -6 route show default)"
 }
 
 # lab_vm_up: bring vm0 up and wait until the VM is configured: its
@@ -422,4 +431,16 @@ lab_up() {
     fi
     lab_vm_up
     lab_log "ready: VM $VM6 / $VM4, gateway $GW6 / $GW4, external $EXT6 / $EXT4 and $EXT_LO6"
+}
+
+# lab_diag: the state of every namespace, for failure messages.
+lab_diag() {
+    local ns
+    for ns in "$NS_VM" "$NS_RT" "$NS_EXT"; do
+        echo "--- $ns"
+        ip -n "$ns" -br link 2>&1
+        ip -n "$ns" -br addr 2>&1
+        ip -n "$ns" -6 route 2>&1
+        ip -n "$ns" neigh 2>&1
+    done
 }
