@@ -11,29 +11,32 @@
 # route for 2001:db8:dead::/48: it drops the frames silently after its own
 # IPv6 input, without ICMP back.
 #
-# Per row, the generator runs for WARMUP + DURATION seconds (bounded in time
-# by `timeout` and in count by -n), and the DURATION window after the warm-up
-# is measured:
-#   offered pps    frames vm0 sent (tx_packets + tx_dropped)
-#   forwarded pps  frames ext0 received (what the router put on qg0)
-#   router ns/fwd  (Δ irq+softirq of all CPUs + Δ CPU time of the routelet
-#                  process) / forwarded. The kernel forwards in softirq,
-#                  routelet in its threads plus the softirq of its AF_PACKET
-#                  sockets; both include the veth deliveries and the sink's
-#                  receive, neither the generator's own process time. This is
-#                  the figure to compare: other load on the machine barely
-#                  touches it.
-#   machine ns/fwd (Δ user+nice+system+irq+softirq of all CPUs, less the
-#                  busy rate of an IDLE-second window just before with no
-#                  traffic, less the generator's process time) / forwarded:
-#                  the /proc/stat view; on a machine shared with other work
-#                  it carries that work's noise (the idle window's busy % is
-#                  printed so you can judge).
-# The "generator only" row runs the generator with the router's qr0 down
-# (veth drops at the handoff): the generator's own cost, for reference.
+# Per row: IDLE seconds without traffic, the generator for WARMUP + DURATION
+# seconds (bounded in time by `timeout`, in count by -n) of which the last
+# DURATION are measured, IDLE seconds without traffic again. Columns:
+#   offered pps     frames vm0 sent (tx_packets + tx_dropped)
+#   forwarded pps   frames the router put on qg0 (= ext0's rx)
+#   CPU ns/fwd      the figure asked for, from /proc/stat: Δ busy
+#                   (user+nice+system+irq+softirq) of all CPUs during the
+#                   window, less the idle windows' busy rate (other work on
+#                   the machine), less the generator's cost (the
+#                   "generator-only" row's CPU per frame sent × frames sent),
+#                   divided by forwarded frames. Includes both veth hops and
+#                   the sink's receive. Only as good as the machine is quiet:
+#                   "idle busy" prints the idle windows' busy %.
+#   softirq+proc    (Δ irq+softirq of all CPUs, less the idle windows' rate,
+#     ns/fwd        + Δ CPU time of the routelet process) / forwarded: barely
+#                   touched by other CPU work (not by other network traffic,
+#                   which shares the softirq). Exact for the kernel, which forwards
+#                   in softirq. For routelet an upper bound: with tick-based
+#                   accounting a softirq that runs inside routelet's own system
+#                   calls is counted in both terms.
+# The "generator-only" row runs the generator with the router's qr0 down
+# (veth drops at the handoff): the generator's own cost per frame.
 #
 # Usage (as root): scripts/bench-netns.sh
-#   DURATION=10 WARMUP=1 IDLE=3 FLOWS=64 RATE= (pps cap, trafgen -b; empty: full speed)
+#   DURATION=10 WARMUP=1 IDLE=3 FLOWS=64
+#   RATE=     packets per second (trafgen -b, its slower sendto path); empty: full speed
 #   ROUTELET_BIN=PATH (a routelet binary to use instead of building one)
 # The routelet rows need `routelet run`; without it they are skipped with a note.
 set -euo pipefail
@@ -64,24 +67,15 @@ tree_ticks() {
         echo 0
         return
     }
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
-        {
-            pid = $1
-            # Fields after the command name "(comm)", which may hold spaces.
-            if (!match($0, /\) [A-Za-z] /)) next
-            n = split(substr($0, RSTART + 2), f, " ")
-            ppid[pid] = f[2]
-            ticks[pid] = f[12] + f[13]
-        }
-        END {
-            want[root] = 1
-            do {
-                grew = 0
-                for (p in ppid) if (!(p in want) && (ppid[p] in want)) { want[p] = 1; grew = 1 }
-            } while (grew)
-            for (p in want) sum += ticks[p]
-            print sum + 0
-        }'
+    local p sum=0 f
+    for p in "$1" $(descendants "$1"); do
+        f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        f=${f##*) }
+        # shellcheck disable=SC2086
+        set -- $f
+        sum=$((sum + ${12} + ${13}))
+    done
+    echo "$sum"
 }
 
 # snapshot GEN_PID ROUTER_PID: one line of numbers for the measurement window:
@@ -119,24 +113,25 @@ write_trafgen_cfg() {
     done
 }
 
-# measure NAME ROUTER_PID: run the generator, print one result line
-#   name offered_pps forwarded_pps router_ns machine_ns gen_ns_per_sent idle_busy_pct
-# and keep the raw deltas in RESULT_* for the caller.
+# measure NAME ROUTER_PID: idle, generator, idle; prints one result line
+#   name offered_pps forwarded_pps cpu_ns_per_fwd sirq_ns_per_fwd idle_busy_pct
+#   cpu_ns_per_sent sent
+# GEN_NS (the generator-only row's cpu_ns_per_sent) is subtracted from the
+# CPU figure of the later rows.
 measure() {
-    local name=$1 rtpid=$2 s0 s1 s2 gen args
-    lab_log "$name: ${IDLE}s idle, then ${WARMUP}s warm-up + ${DURATION}s measured"
-    # Idle window: the machine's background busy rate, no traffic.
-    s0=$(snapshot "" "")
+    local name=$1 rtpid=$2 i0 i1 s1 s2 j0 j1 gen args
+    lab_log "$name: ${IDLE}s idle, ${WARMUP}s warm-up + ${DURATION}s measured, ${IDLE}s idle"
+    i0=$(snapshot "" "")
     sleep "$IDLE"
-    s1=$(snapshot "" "")
-    local idle_line="$s0 $s1"
+    i1=$(snapshot "" "")
 
     args=(-o vm0 -i "$LAB_DIR/trafgen.cfg" -P 1 --no-sock-mem -Q
         -n $(((WARMUP + DURATION + 2) * MAX_PPS)))
     [[ -n $RATE ]] && args+=(-b "${RATE}pps")
-    # Bounded in time (timeout) and in count (-n). `timeout` passes SIGINT
-    # on to trafgen, which then prints its summary and exits.
-    timeout -s INT $((WARMUP + DURATION + 2)) ip netns exec "$NS_VM" trafgen "${args[@]}" \
+    # Bounded in time (timeout) and in count (-n). `timeout` signals
+    # trafgen's process group with SIGINT, and SIGKILL 3 s later if a worker
+    # is still there (its rate-limited loop ignores SIGINT).
+    timeout -k 3 -s INT $((WARMUP + DURATION + 2)) ip netns exec "$NS_VM" trafgen "${args[@]}" \
         >"$LAB_DIR/trafgen-$name.log" 2>&1 &
     gen=$!
     lab_track "$gen" trafgen
@@ -147,37 +142,40 @@ measure() {
     kill -INT "$gen" 2>/dev/null || true
     wait "$gen" || true
     sed -i "/^pid $gen /d" "$LAB_STATE"
-    if ! grep -q 'packets outgoing' "$LAB_DIR/trafgen-$name.log"; then
-        cat "$LAB_DIR/trafgen-$name.log" >&2
-        lab_die "trafgen failed"
+    if (($(awk '{ print $12 - $4 }' <<<"$s1 $s2") <= 0)); then
+        tail -n 20 "$LAB_DIR/trafgen-$name.log" >&2
+        lab_die "trafgen sent nothing"
     fi
 
-    # shellcheck disable=SC2086
-    set -- $idle_line $s1 $s2
-    awk -v name="$name" -v d="$DURATION" -v idle="$IDLE" -v hz="$CLK_TCK" -v gensirq="${GEN_SIRQ_NS:-0}" '
+    j0=$(snapshot "" "$rtpid")
+    sleep "$IDLE"
+    j1=$(snapshot "" "$rtpid")
+
+    # Snapshot fields: 1 busy 2 irq+softirq 3 total 4 sent 5 arrived
+    # 6 forwarded 7 generator ticks 8 router ticks.
+    awk -v name="$name" -v d="$DURATION" -v idle="$IDLE" -v hz="$CLK_TCK" -v genns="${GEN_NS:-0}" '
+        function f(snap, k) { return v[snap * 8 + k] }
         {
-            # idle: 8 + 8 fields, then window: 8 + 8 fields
             for (i = 1; i <= NF; i++) v[i] = $i
+            # snapshots: 0 i0, 1 i1, 2 s1, 3 s2, 4 j0, 5 j1; v[snap*8+k]
             tick = 1e9 / hz
-            idle_busy = (v[9] - v[1]) * tick           # ns busy during the idle window
-            idle_total = (v[11] - v[3]) * tick
-            bg_rate = idle_busy / idle                  # ns busy per second, no traffic
-            w = 16
-            busy = (v[w + 9] - v[w + 1]) * tick
-            sirq = (v[w + 10] - v[w + 2]) * tick
-            sent = v[w + 12] - v[w + 4]
-            arrived = v[w + 13] - v[w + 5]
-            fwd = v[w + 14] - v[w + 6]
-            gen = (v[w + 15] - v[w + 7]) * tick
-            rt = (v[w + 16] - v[w + 8]) * tick
-            router = sirq - gensirq * sent + rt
-            machine = busy - bg_rate * d - gen
-            printf "%s %.0f %.0f %.0f %s %s %.1f %.0f %.0f %.0f\n", name, sent / d, fwd / d, arrived / d,
-                (fwd > 0 ? sprintf("%.0f", router / fwd) : "-"),
-                (fwd > 0 ? (machine >= 0 ? sprintf("%.0f", machine / fwd) : "n/a") : "-"),
+            idle_busy = (f(1, 1) - f(0, 1) + f(5, 1) - f(4, 1)) * tick
+            idle_sirq = (f(1, 2) - f(0, 2) + f(5, 2) - f(4, 2)) * tick
+            idle_total = (f(1, 3) - f(0, 3) + f(5, 3) - f(4, 3)) * tick
+            busy = (f(3, 1) - f(2, 1)) * tick
+            sirq = (f(3, 2) - f(2, 2)) * tick
+            sent = f(3, 4) - f(2, 4)
+            fwd = f(3, 6) - f(2, 6)
+            rt = (f(3, 8) - f(2, 8)) * tick
+            traffic = busy - idle_busy / (2 * idle) * d   # all CPU the traffic caused
+            cpu = traffic - genns * sent                  # less the generator
+            softirq = sirq - idle_sirq / (2 * idle) * d + rt
+            printf "%s %.0f %.0f %s %s %.1f %.0f %d\n", name, sent / d, fwd / d,
+                (fwd > 0 && cpu >= 0 ? sprintf("%.0f", cpu / fwd) : (fwd > 0 ? "n/a" : "-")),
+                (fwd > 0 ? sprintf("%.0f", softirq / fwd) : "-"),
                 (idle_total > 0 ? 100 * idle_busy / idle_total : 0),
-                (sent > 0 ? gen / sent : 0), (sent > 0 ? sirq / sent : 0), sent
-        }' <<<"$*"
+                (sent > 0 ? traffic / sent : 0), sent
+        }' <<<"$i0 $i1 $s1 $s2 $j0 $j1"
 }
 
 # --------------------------------------------------------------- main --
@@ -201,8 +199,7 @@ main() {
     ip -n "$NS_VM" link set vm0 up
     line=$(measure generator-only "")
     results+=("$line")
-    # Its softirq per sent frame (≈0) is taken out of the router rows.
-    GEN_SIRQ_NS=$(awk '{ print $9 }' <<<"$line")
+    GEN_NS=$(awk '{ print $7 }' <<<"$line")
 
     lab_router_kernel
     lab_vm_up
@@ -227,52 +224,52 @@ main() {
 report() {
     local have_run=$1
     shift
-    local ncpu
-    ncpu=$(nproc)
+    local gen_mode="trafgen -P 1, TX ring, full speed"
+    [[ -n $RATE ]] && gen_mode="trafgen -P 1, sendto, capped at $RATE pps"
     echo
-    echo "bench-netns: 64-byte IPv6 UDP frames ($FLOWS flows), vm0 -> router -> ext0,"
-    echo "  ${DURATION}s measured per row after ${WARMUP}s warm-up, generator: trafgen -P 1 (TX ring),"
-    echo "  ${RATE:+capped at ${RATE} pps}${RATE:-full speed}; $ncpu CPUs, kernel $(uname -r)."
+    echo "bench-netns: 64-byte IPv6 UDP frames, $FLOWS flows, vm0 -> router -> ext0 (sink)"
+    echo "  ${DURATION}s measured per row after ${WARMUP}s warm-up; generator: $gen_mode"
+    echo "  $(nproc) CPUs, kernel $(uname -r), CPU time from /proc/stat (USER_HZ $CLK_TCK)"
     echo
-    printf '%-15s %12s %14s %10s %14s %15s %9s\n' row "offered pps" "forwarded pps" "fwd %" "router ns/fwd" "machine ns/fwd" "idle busy"
-    local name sent fwd router machine idlepct gen noisy=0
+    printf '%-15s %12s %14s %7s %11s %14s %10s\n' row "offered pps" "forwarded pps" "fwd %" "CPU ns/fwd" "softirq+proc" "idle busy"
+    local name sent fwd cpu sirq idlepct per noisy=0
     for line in "$@"; do
-        read -r name sent fwd _ router machine idlepct gen _ <<<"$line"
+        read -r name sent fwd cpu sirq idlepct per _ <<<"$line"
         if [[ $name == generator-only ]]; then
-            printf '%-15s %12s %14s %10s %14s %15s %8s%%   generator: %s ns per frame sent\n' \
-                "$name" "$sent" "(qr0 down)" - - - "$idlepct" "$gen"
+            printf '%-15s %12s %14s %7s %11s %14s %9s%%   (generator: %s CPU ns per frame sent)\n' \
+                "$name" "$sent" "(qr0 down)" - - - "$idlepct" "$per"
         else
-            printf '%-15s %12s %14s %10s %14s %15s %8s%%\n' "$name" "$sent" "$fwd" \
+            printf '%-15s %12s %14s %7s %11s %14s %9s%%\n' "$name" "$sent" "$fwd" \
                 "$(awk -v f="$fwd" -v s="$sent" 'BEGIN { printf "%.1f", (s > 0 ? 100 * f / s : 0) }')" \
-                "$router" "$machine" "$idlepct"
+                "$cpu" "$sirq" "$idlepct"
         fi
         awk -v p="$idlepct" 'BEGIN { exit !(p > 10) }' && noisy=1
     done
     echo
-    echo "router ns/fwd: CPU ns per forwarded frame, all CPUs: irq+softirq + the routelet process"
-    echo "  (the kernel forwards in softirq); includes veth delivery and the sink's receive,"
-    echo "  excludes the generator. machine ns/fwd: /proc/stat busy (user+nice+system+irq+softirq)"
-    echo "  less the idle window's background rate and the generator's process time; noisy when"
-    echo "  'idle busy' (the machine's busy % with no traffic, just before the row) is not ~0."
+    echo "CPU ns/fwd: /proc/stat busy (user+nice+system+irq+softirq) of all CPUs while the traffic ran,"
+    echo "  less the idle windows' busy rate and the generator's own cost, per forwarded frame;"
+    echo "  includes both veth hops and the sink's receive."
+    echo "softirq+proc: irq+softirq (less the idle windows') + the routelet process, per forwarded frame;"
+    echo "  exact for the kernel router, an upper bound for routelet (a softirq run inside its own"
+    echo "  system calls counts twice); little affected by other CPU work (builds), but other network"
+    echo "  traffic on the machine (other namespaces) lands in softirq too."
     if ((noisy)); then
-        echo "  NOTE: other work kept this machine busy without traffic (idle busy > 10%):"
-        echo "  machine ns/fwd is unreliable here; router ns/fwd is the figure to use."
+        echo "NOTE: this machine was busy with other work (idle busy > 10%): CPU ns/fwd carries that"
+        echo "  noise; compare softirq+proc, and rerun on a quiet machine for CPU ns/fwd."
     fi
+    echo
     if ((have_run)); then
         local k
         k=$(printf '%s\n' "$@" | awk '$1 == "kernel"')
-        echo
-        echo "routelet / kernel ratios (pps: higher is better; ns/fwd: lower is better):"
+        echo "routelet / kernel (forwarded pps: higher is better; ns/fwd: lower is better):"
         printf '%s\n' "$@" | awk -v k="$k" '
+            function ratio(a, b) { return (a ~ /^-?[0-9]/ && b ~ /^[0-9]/ && b > 0) ? sprintf("%.2f", a / b) : "-" }
             BEGIN { split(k, K, " ") }
             $1 ~ /^routelet/ {
-                r = (K[3] > 0) ? $3 / K[3] : 0
-                a = ($5 ~ /^[0-9]/ && K[5] ~ /^[0-9]/ && K[5] > 0) ? sprintf("%.2f", $5 / K[5]) : "-"
-                b = ($6 ~ /^[0-9]/ && K[6] ~ /^[0-9]/ && K[6] > 0) ? sprintf("%.2f", $6 / K[6]) : "-"
-                printf "  %-12s forwarded pps x%.2f   router ns/fwd x%s   machine ns/fwd x%s\n", $1, r, a, b
+                printf "  %-12s forwarded pps x%s   CPU ns/fwd x%s   softirq+proc ns/fwd x%s\n",
+                    $1, ratio($3, K[3]), ratio($4, K[4]), ratio($5, K[5])
             }'
     else
-        echo
         echo "routelet rows skipped: this build has no 'routelet run' (the live dataplane, issue 4)."
         echo "They run, with the routelet/kernel ratios, as soon as it exists."
     fi

@@ -9,7 +9,8 @@
 #   scripts/netns-lab.sh demo      # up, show SLAAC / pings / neighbors, down
 #   scripts/netns-lab.sh test      # end-to-end checks: PASS/FAIL each, exit 1 on any failure
 #   scripts/netns-lab.sh up        # build the lab and leave it running (prints how to use it)
-#   scripts/netns-lab.sh down [ID] # remove what an earlier `up` left (all of them without ID)
+#   scripts/netns-lab.sh down [ID] # remove what an earlier `up` left (without ID: every run
+#                                  #   kept by `up` or whose script died; not running tests)
 #
 # ROUTER=routelet (default) runs `routelet run` (target/release/routelet,
 # built if older than the sources) with testdata/lab/slaac.toml; ROUTER=kernel
@@ -26,7 +27,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/lab.sh"
 
 usage() {
-    sed -n '7,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '8,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -352,6 +353,21 @@ EOF
     echo "  remove:   $0 down $LAB_ID"
 }
 
+# left_behind STATE: the run of STATE was kept by `up`, or the script that
+# made it is gone (killed before its cleanup). A run whose `test` or `demo`
+# is still going is not ours to remove.
+left_behind() {
+    local kind a b
+    while read -r kind a b; do
+        [[ $kind == kept ]] && return 0
+        if [[ $kind == owner ]]; then
+            [[ $(pid_starttime "$a" 2>/dev/null) == "$b" ]] && return 1
+            return 0
+        fi
+    done <"$1"
+    return 0
+}
+
 cmd_down() {
     lab_require_root
     local id=${1:-} state found=0
@@ -364,8 +380,12 @@ cmd_down() {
     fi
     for state in "$LAB_STATE_ROOT"/*/state; do
         [[ -f $state ]] || continue
-        found=1
         id=$(basename "$(dirname "$state")")
+        if ! left_behind "$state"; then
+            echo "lab $id belongs to a running netns-lab/bench (pid $(awk '$1 == "owner" { print $2 }' "$state")): left alone"
+            continue
+        fi
+        found=1
         lab_teardown_state "$state"
         echo "lab $id removed"
     done

@@ -156,25 +156,52 @@ lab_track() {
     lab_state_add "pid $1 $start $2"
 }
 
-# stop_pid PID START NAME: SIGTERM (bounded wait), then SIGKILL, only if
-# PID is still the process we started.
+# descendants PID: the PIDs of PID's children, grandchildren, ... (a
+# process this run started owns its descendants, e.g. trafgen's workers
+# under `timeout`).
+descendants() {
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+        {
+            if (!match($0, /\) [A-Za-z] /)) next
+            split(substr($0, RSTART + 2), f, " ")
+            ppid[$1] = f[2]
+        }
+        END {
+            want[root] = 1
+            do {
+                grew = 0
+                for (p in ppid) if (!(p in want) && (ppid[p] in want)) { want[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in want) if (p != root) print p
+        }'
+}
+
+# alive PID: PID exists and is not a zombie.
+alive() {
+    [[ -e /proc/$1 ]] && [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) != Z ]]
+}
+
+# stop_pid PID START NAME: SIGTERM to the process and its descendants,
+# a bounded wait, then SIGKILL to what is left; only if PID still has the
+# recorded start time (else the number belongs to someone else now).
 stop_pid() {
-    local pid=$1 start=$2 name=$3 now i
+    local pid=$1 start=$2 name=$3 now i p tree
     now=$(pid_starttime "$pid") || return 0
     if [[ $start != 0 && $now != "$start" ]]; then
-        return 0 # PID reused by someone else: not ours.
+        return 0
     fi
-    kill -TERM "$pid" 2>/dev/null || return 0
+    mapfile -t tree < <(descendants "$pid")
+    kill -TERM "$pid" "${tree[@]}" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
-        [[ -e /proc/$pid ]] || return 0
-        # A zombie child of ours is gone for our purpose; reap it below.
-        [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
+        alive "$pid" || break
         sleep 0.1
     done
-    if [[ -e /proc/$pid && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
-        lab_log "$name (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
+    for p in "$pid" "${tree[@]}"; do
+        if alive "$p"; then
+            lab_log "$name (pid $p) ignored SIGTERM for 5 s: SIGKILL"
+            kill -KILL "$p" 2>/dev/null || true
+        fi
+    done
     wait "$pid" 2>/dev/null || true
 }
 
@@ -200,7 +227,7 @@ lab_teardown_state() {
 # (a successful `up`).
 lab_cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    trap - EXIT INT TERM HUP
     if [[ ${LAB_KEEP:-0} == 1 || -z ${LAB_DIR:-} ]]; then
         return "$rc"
     fi
@@ -210,7 +237,12 @@ lab_cleanup() {
     return "$rc"
 }
 
-lab_keep() { LAB_KEEP=1; }
+# lab_keep: leave this run up on exit (a successful `up`), marked for
+# `down` without an id.
+lab_keep() {
+    LAB_KEEP=1
+    lab_state_add "kept"
+}
 
 lab_traps() {
     trap lab_cleanup EXIT
@@ -240,6 +272,7 @@ lab_create() {
     chmod 0700 "$LAB_DIR"
     : >"$LAB_STATE"
     lab_state_add "id $LAB_ID"
+    lab_state_add "owner $$ $(pid_starttime $$)"
     lab_state_add "router $ROUTER"
     local ns
     for ns in "$NS_VM" "$NS_RT" "$NS_EXT"; do
