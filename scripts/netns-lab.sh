@@ -323,7 +323,7 @@ cmd_demo() {
     show timeout 10 ip netns exec "$NS_VM" ping -4 -n -c 3 -i 0.2 -W 2 "$EXT4"
     heading "the router's neighbors"
     if [[ $ROUTER == routelet ]]; then
-        show ctl show neighbors
+        show timeout 10 "$LAB_BIN" ctl --socket "$LAB_SOCK" show neighbors
     else
         show ip -n "$NS_RT" neigh show
     fi
