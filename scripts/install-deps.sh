@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
-# Installs what routelet's build, tests and demos need on a fresh Debian
-# machine with a Rust toolchain. Idempotent; quiet when all is there.
+# Installs what routelet's build, tests, demos, the netns lab
+# (scripts/netns-lab.sh) and its benchmark (scripts/bench-netns.sh) need on a
+# fresh Debian machine with a Rust toolchain. Idempotent; quiet when all is
+# there; installs only what is missing.
+#
+# Without root it can install nothing: a missing build tool is an error, a
+# missing lab tool only a note (the lab needs root anyway, and runs this
+# script itself as root before it starts).
 set -euo pipefail
 
-need_apt=()
+need_build=()
+need_lab=()
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # Build: a C compiler for crates with build scripts.
-have cc || need_apt+=(gcc)
-# Lab and demos (network namespaces, real clients, decoders).
-have ip || need_apt+=(iproute2)
+have cc || need_build+=(gcc)
+# Lab and demos: network namespaces and veths (ip), the sink's counters and
+# qdiscs (tc), offloads off on the veths (ethtool), sysctl.
+{ have ip && have tc; } || need_lab+=(iproute2)
+have ethtool || need_lab+=(ethtool)
+have sysctl || need_lab+=(procps)
+# Real clients in the VM: ping, tracepath (iputils), rdisc6 / ndisc6 /
+# rltraceroute6 (ndisc6).
+have ping || need_lab+=(iputils-ping)
+have tracepath || need_lab+=(iputils-tracepath)
+{ have rdisc6 && have ndisc6 && have rltraceroute6; } || need_lab+=(ndisc6)
+# Benchmark traffic generator.
+have trafgen || need_lab+=(netsniff-ng)
 
+need_apt=("${need_build[@]}" "${need_lab[@]}")
 if ((${#need_apt[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
-        echo "install-deps: need root to install: ${need_apt[*]}" >&2
-        exit 1
+        if ((${#need_build[@]})); then
+            echo "install-deps: need root to install: ${need_apt[*]}" >&2
+            exit 1
+        fi
+        echo "install-deps: note: the netns lab needs ${need_lab[*]} (installed when run as root)" >&2
+    else
+        echo "install-deps: installing ${need_apt[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
     fi
-    echo "install-deps: installing ${need_apt[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 if ! have cargo; then
