@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: the README's second command, and what CI runs.
-#   formatting, lints, unit + integration + replay tests, benches compile.
+#   formatting, lints, unit + integration + replay tests, benches compile,
+#   then the end-to-end checks in network namespaces with real clients
+#   (scripts/netns-lab.sh test), which need root.
+# ROUTELET_SKIP_LAB=1 skips the lab (for a machine without root); nothing
+# else does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +23,14 @@ cargo test --locked
 
 step "benches build"
 cargo bench --locked --no-run
+
+step "netns lab: end-to-end checks with real clients"
+if [[ ${ROUTELET_SKIP_LAB:-0} == 1 ]]; then
+    echo "lab SKIPPED (ROUTELET_SKIP_LAB=1)"
+elif [[ $(id -u) -ne 0 ]]; then
+    echo "the netns lab needs root: run 'sudo scripts/test.sh' (or ROUTELET_SKIP_LAB=1 to skip it)" >&2
+    exit 1
+else
+    cargo build --release --locked --quiet
+    ROUTELET_BIN=target/release/routelet scripts/netns-lab.sh test
+fi

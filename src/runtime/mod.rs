@@ -168,7 +168,11 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
                 source,
             })?;
         if !v4.is_empty() {
-            let addrs = v4.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+            let addrs = v4
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(StartError::KernelIpv4 {
                 name: iface.name.clone(),
                 addrs,
