@@ -266,6 +266,14 @@ fn check_option(code: u16, body: &[u8], depth: usize, visited: &mut usize) -> Re
         check_options(inner, depth.saturating_add(1), visited)
     };
     match code {
+        // User Class, Vendor Class and the Domain Search List are message-
+        // level options (RFC 8415 §21.15, §21.16, RFC 3646); dhcproto
+        // encodes them wrongly, and `emit` rewrites them only at the top
+        // level, so one nested in an IA or an address would come back out
+        // with a wrong length (found by fuzz/regressions/dhcpv6-1.bin).
+        code::USER_CLASS | code::VENDOR_CLASS | code::DOMAIN_LIST if depth > 0 => {
+            Err(ParseError::Malformed)
+        }
         // A DUID is a 2-octet type and at most 128 octets (RFC 8415 §11.1).
         code::CLIENT_ID | code::SERVER_ID if !(2..=130).contains(&len) => {
             Err(ParseError::BadLength)
@@ -851,5 +859,27 @@ mod tests {
             deep.extend_from_slice(&[0, 0, 0, 0]);
         }
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn rejects_message_level_options_nested_in_an_address() {
+        // fuzz/regressions/dhcpv6-1.bin: a Vendor Class inside IA Address.
+        let vendor_class = [
+            0x01, 0x00, 0x00, 0x01, // Solicit, xid 1
+            0x00, 0x05, 0x00, 0x23, // IA Address, 35 bytes
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // 2001:db8::1
+            0x00, 0x00, 0x0e, 0x10, 0x00, 0x00, 0x1c, 0x20, // lifetimes
+            0x00, 0x10, 0x00, 0x07, 0, 0, 0, 1, 0x00, 0x01, 0x61, // Vendor Class
+        ];
+        assert_eq!(parse(&vendor_class), Err(ParseError::Malformed));
+        // fuzz/regressions/dhcpv6-2.bin: a User Class inside IA Address.
+        let user_class = [
+            0x01, 0x00, 0x00, 0x01, // Solicit, xid 1
+            0x00, 0x05, 0x00, 0x1f, // IA Address, 31 bytes
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // 2001:db8::1
+            0x00, 0x00, 0x0e, 0x10, 0x00, 0x00, 0x1c, 0x20, // lifetimes
+            0x00, 0x0f, 0x00, 0x03, 0x00, 0x01, 0x61, // User Class
+        ];
+        assert_eq!(parse(&user_class), Err(ParseError::Malformed));
     }
 }
