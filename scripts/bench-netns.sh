@@ -137,7 +137,13 @@ measure() {
     lab_track "$gen" trafgen
     sleep "$WARMUP"
     s1=$(snapshot "$gen" "$rtpid")
-    sleep "$DURATION"
+    if [[ -n ${PERF_DIR:-} ]]; then
+        # Profiling run (its figures are perturbed): a system-wide sampled
+        # profile per row, `perf report -i PERF_DIR/NAME.data`.
+        perf record -a -g -e cpu-clock -F 499 -o "$PERF_DIR/$name.data" -- sleep "$DURATION" >/dev/null 2>&1
+    else
+        sleep "$DURATION"
+    fi
     s2=$(snapshot "$gen" "$rtpid")
     kill -INT "$gen" 2>/dev/null || true
     wait "$gen" || true
@@ -210,6 +216,10 @@ main() {
     if ((have_run)); then
         lab_router_unkernel
         lab_render_all
+        if [[ -n ${IO:-} ]]; then
+            # e.g. IO='tx = "ring"': extra [router.io] settings for routelet.
+            printf '\n[router.io]\n%s\n' "$IO" >>"$LAB_DIR/slaac.toml"
+        fi
         for w in 1 2; do
             lab_routelet_start "$w"
             warm_up "routelet --workers $w"

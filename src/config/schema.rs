@@ -51,6 +51,66 @@ pub struct RouterSection {
     pub neighbor: NeighborSettings,
     #[serde(default)]
     pub icmp: IcmpSettings,
+    #[serde(default)]
+    pub io: IoSettings,
+}
+
+/// `[router.io]`: packet rings of `routelet run`, per interface and worker.
+/// The defaults suit a tenant router: an idle router must be small, since a
+/// host runs hundreds of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IoSettings {
+    /// RX ring layout: `v3` (blocks, dense, ~1 ms added latency on a quiet
+    /// link) or `v2` (one slot per frame, lowest latency, fewer frames per
+    /// byte of ring).
+    pub rx_ring: RingKind,
+    /// RX ring size in KiB.
+    pub rx_ring_kib: u32,
+    /// TPACKET_V3 block size in KiB (the ring is `rx_ring_kib / rx_block_kib` blocks).
+    pub rx_block_kib: u32,
+    /// TPACKET_V3 block retire timeout, ms: the longest a frame waits on a quiet link.
+    pub retire_timeout_ms: u32,
+    /// TX path: `sendmmsg` (no ring memory) or `ring` (an mmap TX ring of
+    /// `tx_ring_frames` slots, one kick per batch).
+    pub tx: TxKind,
+    /// TX ring slots, with `tx = "ring"`.
+    pub tx_ring_frames: u32,
+    /// Most frames taken from one socket per loop, so a flood on one
+    /// interface cannot starve the others and the timers.
+    pub rx_budget: u32,
+}
+
+/// `[router.io] rx_ring`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RingKind {
+    V2,
+    V3,
+}
+
+/// `[router.io] tx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxKind {
+    Sendmmsg,
+    Ring,
+}
+
+impl Default for IoSettings {
+    /// 256 KiB of RX ring in four 64 KiB blocks retired after 1 ms,
+    /// sendmmsg for TX: the measurements in `io::sys`'s module doc.
+    fn default() -> Self {
+        IoSettings {
+            rx_ring: RingKind::V3,
+            rx_ring_kib: 256,
+            rx_block_kib: 64,
+            retire_timeout_ms: 1,
+            tx: TxKind::Sendmmsg,
+            tx_ring_frames: 64,
+            rx_budget: 256,
+        }
+    }
 }
 
 /// `[router.neighbor]`: bounds of each interface's neighbor cache, per

@@ -300,6 +300,36 @@ impl<'a> Validator<'a> {
                 "icmp burst must be at least 1 when errors_per_second is set (0/0 disables ICMP errors)".into(),
             );
         }
+        let io = r.io;
+        if !(4..=65_536).contains(&io.rx_block_kib)
+            || !io.rx_block_kib.is_power_of_two()
+            || io.rx_ring_kib < io.rx_block_kib
+            || io.rx_ring_kib > 1 << 20
+            || io.rx_ring_kib % io.rx_block_kib != 0
+        {
+            self.err(
+                ItemKind::Router,
+                name,
+                format!(
+                    "io rx_ring_kib {} must be a multiple of rx_block_kib {} (a power of two, 4..=65536) and at most 1 GiB",
+                    io.rx_ring_kib, io.rx_block_kib
+                ),
+            );
+        }
+        if !(1..=1000).contains(&io.retire_timeout_ms) {
+            self.err(
+                ItemKind::Router,
+                name,
+                format!("io retire_timeout_ms {} is not within 1..=1000", io.retire_timeout_ms),
+            );
+        }
+        if !(1..=65_536).contains(&io.tx_ring_frames) || !(1..=65_536).contains(&io.rx_budget) {
+            self.err(
+                ItemKind::Router,
+                name,
+                "io tx_ring_frames and rx_budget must be within 1..=65536".into(),
+            );
+        }
         let lifetime = u32::from(ra.router_lifetime);
         if lifetime != 0 && !(ra.max_interval..=9000).contains(&lifetime) {
             self.err(
@@ -1828,6 +1858,18 @@ security_groups = ["web"]
         let mut c = base();
         c.router.workers = Some(0);
         assert_one(&c, "router \"r1\"", "workers must be at least 1");
+    }
+
+    #[test]
+    fn io_ring_bounds() {
+        let mut c = base();
+        c.router.io.rx_block_kib = 48;
+        c.router.io.retire_timeout_ms = 0;
+        let errs = c.validate().unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 2, "{text:?}");
+        assert!(text[0].contains("rx_block_kib 48"), "{text:?}");
+        assert!(text[1].contains("retire_timeout_ms 0"), "{text:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ipnet::{IpNet, Ipv4Net};
 
-use crate::config::{Config, IcmpSettings, NeighborSettings, RaSettings};
+use crate::config::{Config, IcmpSettings, IoSettings, NeighborSettings, RaSettings};
 use crate::route::{FibHandle, Rib, RibError};
 use crate::wire::EthernetAddress;
 
@@ -156,6 +156,8 @@ pub struct CompiledConfig {
     pub ra_settings: RaSettings,
     pub neighbor_settings: NeighborSettings,
     pub icmp_settings: IcmpSettings,
+    /// Packet rings (read by `routelet run` when it opens sockets).
+    pub io_settings: IoSettings,
     /// The routing table as configured (connected + static); the control
     /// plane adds runtime routes and republishes `fib`.
     pub rib: Rib,
@@ -258,6 +260,7 @@ impl CompiledConfig {
             ra_settings: config.router.ra,
             neighbor_settings: config.router.neighbor,
             icmp_settings: config.router.icmp,
+            io_settings: config.router.io,
             rib,
             fib,
         })

@@ -71,8 +71,30 @@ fn multicast_macs(iface: &crate::engine::IfaceConfig) -> Vec<EthernetAddress> {
     macs
 }
 
+/// The ring settings of `[router.io]`.
+fn ring_config(io: &crate::config::IoSettings) -> RingConfig {
+    use crate::config::{RingKind, TxKind};
+    RingConfig {
+        version: match io.rx_ring {
+            RingKind::V2 => sys::RingVersion::V2,
+            RingKind::V3 => sys::RingVersion::V3,
+        },
+        block_size: io.rx_block_kib.saturating_mul(1024),
+        block_count: (io.rx_ring_kib / io.rx_block_kib.max(1)).max(1),
+        retire_timeout_ms: io.retire_timeout_ms,
+        tx_mode: match io.tx {
+            TxKind::Sendmmsg => sys::TxMode::Sendmmsg,
+            TxKind::Ring => sys::TxMode::Ring,
+        },
+        tx_frame_count: io.tx_ring_frames,
+        rx_budget: io.rx_budget as usize,
+        ..RingConfig::default()
+    }
+}
+
 fn open_sockets(index: usize, shared: &Shared) -> io::Result<Vec<IfaceSockets>> {
     let config = shared.config.load();
+    let base = ring_config(&config.io_settings);
     let several = shared.workers > 1;
     let pid = std::process::id();
     let mut out = Vec::with_capacity(shared.links.len());
@@ -80,16 +102,19 @@ fn open_sockets(index: usize, shared: &Shared) -> io::Result<Vec<IfaceSockets>> 
         let main_cfg = RingConfig {
             fanout_group: several.then(|| sys::fanout_group_id(facts.ifindex, pid)),
             filter: several.then_some(SocketFilter::ExceptNeighbor),
-            ..RingConfig::default()
+            ..base
         };
         let mut main = PacketSocket::open(facts, &main_cfg)?;
         main.join_multicast(&multicast_macs(iface))?;
         let neighbor = if several {
+            // ND/ARP only: a small ring without TX (TX goes out of `main`).
             let cfg = RingConfig {
+                version: sys::RingVersion::V3,
                 block_count: 1,
                 block_size: 64 * 1024,
+                tx_mode: sys::TxMode::Sendmmsg,
                 filter: Some(SocketFilter::NeighborOnly),
-                ..RingConfig::default()
+                ..base
             };
             Some(PacketSocket::open(facts, &cfg)?)
         } else {
@@ -136,6 +161,7 @@ pub fn run(index: usize, shared: Arc<Shared>, ready: Sender<(usize, io::Result<(
         index,
         router: Router::new(shared.config.load_full(), now(&shared)),
         generation: shared.generation.load(Ordering::Acquire),
+        published: 0,
         shared,
         poll,
         sockets,
@@ -153,6 +179,8 @@ struct Worker {
     shared: Arc<Shared>,
     router: Router,
     generation: u64,
+    /// The last snapshot epoch published.
+    published: u64,
     poll: Poll,
     sockets: Vec<IfaceSockets>,
     tx: TxBatch,
@@ -271,14 +299,16 @@ impl Worker {
     }
 
     fn publish_if_asked(&mut self) {
+        // One atomic load per loop; the mutex only when `show` asked.
         let wanted = self.shared.snapshot_epoch.load(Ordering::Acquire);
+        if wanted <= self.published {
+            return;
+        }
+        self.published = wanted;
         let Some(slot) = self.shared.snapshots.get(self.index) else {
             return;
         };
         let Ok(mut snap) = slot.lock() else { return };
-        if snap.epoch >= wanted {
-            return;
-        }
         let config = self.router.config();
         snap.epoch = wanted;
         snap.stats = self.router.all_stats();
@@ -303,5 +333,44 @@ impl Worker {
             .iter_mut()
             .map(|s| s.main.stats().map(|st| st.kernel_drops).unwrap_or(0))
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{IoSettings, RingKind, TxKind};
+
+    #[test]
+    fn io_settings_map_onto_the_ring() {
+        let cfg = ring_config(&IoSettings::default());
+        assert_eq!(cfg.version, sys::RingVersion::V3);
+        assert_eq!((cfg.block_size, cfg.block_count), (64 * 1024, 4));
+        assert_eq!(cfg.tx_mode, sys::TxMode::Sendmmsg);
+        let io = IoSettings {
+            rx_ring: RingKind::V2,
+            rx_ring_kib: 1024,
+            rx_block_kib: 128,
+            retire_timeout_ms: 4,
+            tx: TxKind::Ring,
+            tx_ring_frames: 256,
+            rx_budget: 64,
+        };
+        let cfg = ring_config(&io);
+        assert_eq!(cfg.version, sys::RingVersion::V2);
+        assert_eq!((cfg.block_size, cfg.block_count, cfg.retire_timeout_ms), (128 * 1024, 8, 4));
+        assert_eq!((cfg.tx_mode, cfg.tx_frame_count, cfg.rx_budget), (sys::TxMode::Ring, 256, 64));
+    }
+
+    #[test]
+    fn the_router_listens_to_its_groups() {
+        let config = crate::config::Config::from_toml_str(include_str!("../../examples/slaac.toml")).unwrap();
+        let links = crate::engine::LinkInfo::synthetic(&config);
+        let compiled = crate::engine::CompiledConfig::build(&config, &links).unwrap();
+        let macs = multicast_macs(&compiled.ifaces[0]);
+        let has = |s: &str| macs.contains(&s.parse().unwrap());
+        assert!(has("33:33:00:00:00:01") && has("33:33:00:00:00:02") && has("33:33:00:01:00:02"));
+        // Solicited-node groups of fe80::f816:3eff:fe11:1101 and 2001:db8:cafe::1.
+        assert!(has("33:33:ff:11:11:01") && has("33:33:ff:00:00:01"));
     }
 }
