@@ -320,7 +320,10 @@ impl<'a> Validator<'a> {
             self.err(
                 ItemKind::Router,
                 name,
-                format!("io retire_timeout_ms {} is not within 1..=1000", io.retire_timeout_ms),
+                format!(
+                    "io retire_timeout_ms {} is not within 1..=1000",
+                    io.retire_timeout_ms
+                ),
             );
         }
         if !(1..=65_536).contains(&io.tx_ring_frames) || !(1..=65_536).contains(&io.rx_budget) {

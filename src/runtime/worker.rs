@@ -358,13 +358,21 @@ mod tests {
         };
         let cfg = ring_config(&io);
         assert_eq!(cfg.version, sys::RingVersion::V2);
-        assert_eq!((cfg.block_size, cfg.block_count, cfg.retire_timeout_ms), (128 * 1024, 8, 4));
-        assert_eq!((cfg.tx_mode, cfg.tx_frame_count, cfg.rx_budget), (sys::TxMode::Ring, 256, 64));
+        assert_eq!(
+            (cfg.block_size, cfg.block_count, cfg.retire_timeout_ms),
+            (128 * 1024, 8, 4)
+        );
+        assert_eq!(
+            (cfg.tx_mode, cfg.tx_frame_count, cfg.rx_budget),
+            (sys::TxMode::Ring, 256, 64)
+        );
     }
 
     #[test]
     fn the_router_listens_to_its_groups() {
-        let config = crate::config::Config::from_toml_str(include_str!("../../examples/slaac.toml")).unwrap();
+        let config =
+            crate::config::Config::from_toml_str(include_str!("../../examples/slaac.toml"))
+                .unwrap();
         let links = crate::engine::LinkInfo::synthetic(&config);
         let compiled = crate::engine::CompiledConfig::build(&config, &links).unwrap();
         let macs = multicast_macs(&compiled.ifaces[0]);
