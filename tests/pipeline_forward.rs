@@ -651,3 +651,54 @@ fn replacing_the_config_keeps_neighbors_and_counters() {
     // RA timers restarted: an RA is due now.
     assert_eq!(r.next_deadline(), Some(T0));
 }
+
+#[test]
+fn udp_to_a_router_address_draws_port_unreachable() {
+    let config = example("forwarding");
+    let mut r = router(&config, T0);
+    // traceroute's last hop when the router itself is the target.
+    let gw = ip6("2001:db8:cafe::1");
+    let frame = udp6_frame(VM_MAC, QR0_MAC, vm6(), gw, 64, 24);
+    let out = process(&mut r, QR0, &frame, T0);
+    assert_eq!(out.len(), 1);
+    let d = decode(out[0].0, &out[0].1);
+    assert_eq!(
+        (d.ip6.unwrap().src_addr, d.ip6.unwrap().dst_addr),
+        (gw, vm6())
+    );
+    match d.icmp6.unwrap() {
+        Icmpv6Repr::DstUnreachable { reason, data } => {
+            assert_eq!(reason, Icmpv6DstUnreachable::PortUnreachable);
+            assert_eq!(data, &frame[14..]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not to multicast.
+    let all_nodes = ip6("ff02::1");
+    let mcast = udp6_frame(
+        VM_MAC,
+        EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
+        vm6(),
+        all_nodes,
+        64,
+        24,
+    );
+    assert!(process(&mut r, QR0, &mcast, T0).is_empty());
+    // IPv4: ICMP port unreachable from the gateway.
+    let frame = udp4_frame(
+        VM_MAC,
+        QR0_MAC,
+        ip4("198.51.100.4"),
+        ip4("198.51.100.1"),
+        64,
+        true,
+        16,
+    );
+    let out = process(&mut r, QR0, &frame, T0);
+    match decode(out[0].0, &out[0].1).icmp4 {
+        Some(Icmpv4Repr::DstUnreachable { reason, .. }) => {
+            assert_eq!(reason, Icmpv4DstUnreachable::PortUnreachable)
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -52,6 +52,7 @@ const ICMPV4_ERROR_MAX: usize = 576 - 20 - 8;
 /// Which ICMPv6 error to send.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Icmp6Error {
+    PortUnreachable,
     HopLimit,
     NoRoute,
     AddressUnreachable,
@@ -61,6 +62,7 @@ pub(crate) enum Icmp6Error {
 /// Which ICMPv4 error to send.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Icmp4Error {
+    PortUnreachable,
     Ttl,
     NetUnreachable,
     HostUnreachable,
@@ -558,6 +560,10 @@ impl WorkerState {
         }
         let data = icmpv6::truncate_invoking(invoking);
         let repr = match kind {
+            Icmp6Error::PortUnreachable => Icmpv6Repr::DstUnreachable {
+                reason: Icmpv6DstUnreachable::PortUnreachable,
+                data,
+            },
             Icmp6Error::HopLimit => Icmpv6Repr::TimeExceeded {
                 reason: Icmpv6TimeExceeded::HopLimitExceeded,
                 data,
@@ -630,6 +636,11 @@ impl WorkerState {
             .get(..invoking.len().min(ICMPV4_ERROR_MAX))
             .unwrap_or(invoking);
         let repr = match kind {
+            Icmp4Error::PortUnreachable => Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::PortUnreachable,
+                next_hop_mtu: 0,
+                data,
+            },
             Icmp4Error::Ttl => Icmpv4Repr::TimeExceeded {
                 reason: Icmpv4TimeExceeded::TtlExpired,
                 data,

@@ -26,6 +26,7 @@ use crate::wire::{
 
 use super::compiled::{BuildError, CompiledConfig, IfaceConfig, LinkInfo};
 use super::emit;
+use super::forward::{Icmp4Error, Icmp6Error};
 use super::nd;
 use super::neighbor::{AdvertFlags, NeighborLimits, NeighborTable};
 use super::ra::RaTimer;
@@ -421,6 +422,26 @@ impl WorkerState {
             .ok_or(DropReason::Ipv6ExtHeaderMalformed)?;
         match upper.protocol {
             IpProtocol::Icmpv6 => self.icmpv6_input(iface, l2, &ip, data, now, tx),
+            // No UDP service listens here yet (DHCPv6 comes later): a
+            // closed port, as traceroute to the router expects (RFC 4443
+            // §3.1 code 4); never about multicast (§2.4(e)).
+            IpProtocol::Udp if !ip.dst_addr.is_multicast() && self.answer_local => {
+                let l3 = packet
+                    .as_ref()
+                    .get(..packet.total_len())
+                    .ok_or(DropReason::Ipv6Malformed)?;
+                self.icmp6_error(
+                    config,
+                    iface,
+                    l2.src_mac,
+                    l3,
+                    &ip,
+                    Icmp6Error::PortUnreachable,
+                    now,
+                    tx,
+                );
+                Err(DropReason::Ipv6LocalUnhandled)
+            }
             _ => Err(DropReason::Ipv6LocalUnhandled),
         }
     }
@@ -553,6 +574,23 @@ impl WorkerState {
                     s.tx_echo_reply += 1;
                 }
                 Ok(())
+            }
+            IpProtocol::Udp if self.answer_local => {
+                let total = usize::from(packet.total_len());
+                let l3 = packet
+                    .as_ref()
+                    .get(..total)
+                    .ok_or(DropReason::Ipv4Malformed)?;
+                self.icmp4_error(
+                    config,
+                    iface,
+                    l2.src_mac,
+                    l3,
+                    Icmp4Error::PortUnreachable,
+                    now,
+                    tx,
+                );
+                Err(DropReason::Ipv4LocalUnhandled)
             }
             _ => Err(DropReason::Ipv4LocalUnhandled),
         }
