@@ -11,13 +11,15 @@
 //! The config is parsed, validated and compiled once (`OnceLock`); each
 //! input gets a fresh `Router` over it, so a crash reproduces from its one
 //! input instead of depending on what earlier inputs left in the rate
-//! limiters and RA timers. Building a `Router` from a compiled config is a
-//! few small allocations.
+//! limiters and RA timers. The neighbor caches are made small (64 entries,
+//! 8 unresolved) so that building a `Router` per input stays cheap and the
+//! bounds are reached by short inputs.
 //!
 //! Properties: no panic; each call emits a bounded number of frames (< 64
 //! per input frame, < 64 per timer run); every emitted frame goes out of a
 //! real interface with that interface's MAC as source and parses back as
-//! Ethernet and then as IPv6 (ICMPv6 with a correct checksum), IPv4
+//! Ethernet and IP; what the router originates (from its own addresses)
+//! further parses as IPv6 (ICMPv6 with a correct checksum), IPv4
 //! (correct header and ICMPv4 checksums) or ARP by its EtherType; after
 //! `on_timer(now)` the next deadline is later than `now`.
 #![no_main]
@@ -50,7 +52,15 @@ static CONFIG: OnceLock<Arc<CompiledConfig>> = OnceLock::new();
 fn compiled() -> Arc<CompiledConfig> {
     Arc::clone(CONFIG.get_or_init(|| {
         let text = include_str!("../../examples/dual-stack.toml");
-        let config = Config::from_toml_str(text).expect("examples/dual-stack.toml is valid");
+        let mut config = Config::from_toml_str(text).expect("examples/dual-stack.toml is valid");
+        // Small neighbor caches: building a Router per input stays cheap,
+        // and the bounds (incomplete cap, queue limits) are reached by
+        // inputs of a few frames.
+        config.router.neighbor.max_entries = 64;
+        config.router.neighbor.max_incomplete = 8;
+        config.router.neighbor.solicit_burst = 8;
+        config.router.neighbor.queue_bytes = 16 * 1024;
+        config.validate().expect("small neighbor bounds are valid");
         let links = LinkInfo::synthetic(&config);
         Arc::new(CompiledConfig::build(&config, &links).expect("dual-stack compiles"))
     }))
@@ -100,11 +110,17 @@ fn check_tx(config: &CompiledConfig, tx: &TxBatch) {
         let iface = config
             .iface(iface)
             .unwrap_or_else(|| panic!("frame out of unknown interface {iface:?}"));
-        check_frame(iface.mac, bytes);
+        check_frame(config, iface.mac, bytes);
     }
 }
 
-fn check_frame(own_mac: routelet::wire::EthernetAddress, bytes: &[u8]) {
+/// Every frame: Ethernet from our MAC, untagged, a parseable IP header.
+/// Frames the router originates (from one of its addresses, and ARP)
+/// must also carry correct checksums and parse to the end; forwarded
+/// frames carry their sender's checksums, right or wrong, untouched but
+/// for the hop limit / TTL (and the IPv4 header checksum, updated
+/// incrementally from whatever it was).
+fn check_frame(config: &CompiledConfig, own_mac: routelet::wire::EthernetAddress, bytes: &[u8]) {
     let frame = EthernetFrame::new_checked(bytes).expect("emitted frame shorter than Ethernet");
     let eth = EthernetRepr::parse(&frame).expect("emitted Ethernet header does not parse");
     assert_eq!(eth.src_addr, own_mac, "emitted with a foreign source MAC");
@@ -116,6 +132,9 @@ fn check_frame(own_mac: routelet::wire::EthernetAddress, bytes: &[u8]) {
             let ip = Ipv6Repr::parse(&packet).expect("emitted IPv6 does not parse");
             assert_eq!(l3.len(), 40 + ip.payload_len, "IPv6 length field disagrees");
             assert!(!ip.src_addr.is_multicast(), "IPv6 from a multicast source");
+            if !config.owns_ipv6(&ip.src_addr) {
+                return;
+            }
             let upper = walk_extension_headers(ip.next_header, packet.payload())
                 .expect("emitted IPv6 extension headers do not walk");
             if upper.protocol == IpProtocol::Icmpv6 {
@@ -131,6 +150,9 @@ fn check_frame(own_mac: routelet::wire::EthernetAddress, bytes: &[u8]) {
         }
         EtherType::Ipv4 => {
             let packet = Ipv4Packet::new_checked(l3).expect("emitted IPv4 truncated");
+            if !config.owns_ipv4(&packet.src_addr()) {
+                return;
+            }
             let ip = Ipv4Repr::parse(&packet).expect("emitted IPv4 does not parse");
             let header = l3.get(..packet.header_len()).unwrap_or_default();
             assert!(
