@@ -36,7 +36,9 @@ use crate::wire::{
 
 use super::compiled::{is_link_local, CompiledConfig, IfaceConfig};
 use super::emit;
-use super::neighbor::{AdvertFlags, NeighborEvent, RefuseReason, Resolution};
+use super::neighbor::{
+    AdvertFlags, NeighborAddr, NeighborEvent, NeighborTable, RefuseReason, Resolution,
+};
 use super::router::{L2Info, Verdict, WorkerState, ORIGINATED_HOP_LIMIT};
 use super::stats::DropReason;
 use super::{IfaceId, Instant, TxBatch};
@@ -347,24 +349,10 @@ impl WorkerState {
         let Some(state) = self.ifaces.get_mut(usize::from(iface.id.0)) else {
             return;
         };
-        let mut sent = 0u64;
-        let mut release = |mac: EthernetAddress, queued: &[u8]| {
-            if let Some(l3) = queued.get(NOTE_LEN..) {
-                send_l3(tx, iface, mac, EtherType::Ipv6, l3);
-                sent += 1;
-            }
-        };
-        match (flags, lladdr) {
-            (Some(f), _) => {
-                state
-                    .nd6
-                    .on_advertisement(addr, lladdr, f, now, &mut release);
-            }
-            (None, Some(mac)) => {
-                state.nd6.on_solicitation(addr, mac, now, &mut release);
-            }
-            (None, None) => {}
-        }
+        let sent = update_neighbor(&mut state.nd6, addr, lladdr, flags, now, |mac, l3| {
+            send_l3(tx, iface, mac, EtherType::Ipv6, l3);
+            1
+        });
         state.stats.tx_forwarded += sent;
     }
 
@@ -383,28 +371,14 @@ impl WorkerState {
             return;
         };
         let mtu = iface.mtu as usize;
-        let mut sent = 0u64;
-        let mut release = |mac: EthernetAddress, queued: &[u8]| {
-            if let Some(l3) = queued.get(NOTE_LEN..) {
-                if l3.len() > mtu {
-                    sent += fragment_v4(tx, iface, mac, l3, mtu).unwrap_or(0) as u64;
-                } else {
-                    send_l3(tx, iface, mac, EtherType::Ipv4, l3);
-                    sent += 1;
-                }
+        let sent = update_neighbor(&mut state.arp4, addr, lladdr, flags, now, |mac, l3| {
+            if l3.len() > mtu {
+                fragment_v4(tx, iface, mac, l3, mtu).unwrap_or(0) as u64
+            } else {
+                send_l3(tx, iface, mac, EtherType::Ipv4, l3);
+                1
             }
-        };
-        match (flags, lladdr) {
-            (Some(f), _) => {
-                state
-                    .arp4
-                    .on_advertisement(addr, lladdr, f, now, &mut release);
-            }
-            (None, Some(mac)) => {
-                state.arp4.on_solicitation(addr, mac, now, &mut release);
-            }
-            (None, None) => {}
-        }
+        });
         state.stats.tx_forwarded += sent;
     }
 
@@ -672,6 +646,35 @@ impl WorkerState {
         );
         state.stats.tx_icmp_error += 1;
     }
+}
+
+/// Feeds an advertisement (`flags` given) or a solicitation (a link-layer
+/// address without flags) to a neighbor table; each queued packet it
+/// releases goes to `send` without its note. Returns the frames sent.
+fn update_neighbor<A: NeighborAddr>(
+    table: &mut NeighborTable<A>,
+    addr: A,
+    lladdr: Option<EthernetAddress>,
+    flags: Option<AdvertFlags>,
+    now: Instant,
+    mut send: impl FnMut(EthernetAddress, &[u8]) -> u64,
+) -> u64 {
+    let mut sent = 0u64;
+    let mut release = |mac: EthernetAddress, queued: &[u8]| {
+        if let Some(l3) = queued.get(NOTE_LEN..) {
+            sent += send(mac, l3);
+        }
+    };
+    match (flags, lladdr) {
+        (Some(f), _) => {
+            table.on_advertisement(addr, lladdr, f, now, &mut release);
+        }
+        (None, Some(mac)) => {
+            table.on_solicitation(addr, mac, now, &mut release);
+        }
+        (None, None) => {}
+    }
+    sent
 }
 
 /// Whether the invoking packet is itself an ICMPv6 error (type < 128).
