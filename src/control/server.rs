@@ -22,9 +22,10 @@
 //! slot table; extra connections get one `busy` error line and are closed).
 //! A control socket sees a handful of clients, so threads are simpler than
 //! an event loop and cost nothing measurable. The listener is non-blocking
-//! and polled every [`ControlLimits::accept_poll`], so shutdown needs no
-//! self-connect (which would fail if someone removed the socket file);
-//! connection threads are woken by `shutdown(2)` on their sockets.
+//! and watched with mio: the accept thread sleeps in epoll until a client
+//! connects, and shutdown wakes it with a `mio::Waker` (no self-connect,
+//! which would fail if someone removed the socket file); connection
+//! threads are woken by `shutdown(2)` on their sockets.
 //!
 //! Limits, per connection: a request line is at most
 //! [`ControlLimits::max_line`] bytes (longer: a `too_large` reply and the
@@ -41,6 +42,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -69,8 +71,7 @@ pub struct ControlLimits {
     /// Requests per connection, then it is closed; `None` (default):
     /// unbounded.
     pub max_requests: Option<u64>,
-    /// How often the accept loop looks for new connections and for
-    /// shutdown (default 50 ms).
+    /// Back-off after an accept error such as EMFILE (default 50 ms).
     pub accept_poll: Duration,
     /// How long shutdown waits for connection threads (default 5 s).
     pub shutdown_grace: Duration,
@@ -212,7 +213,17 @@ impl ControlServer {
         let Some(listener) = self.listener.take() else {
             return Err(io::Error::other("control server already spawned"));
         };
+        // The accept thread sleeps in epoll until a client connects or
+        // shutdown wakes it: an idle router's control thread costs nothing.
+        let poll = mio::Poll::new()?;
+        poll.registry().register(
+            &mut mio::unix::SourceFd(&listener.as_raw_fd()),
+            LISTENER,
+            mio::Interest::READABLE,
+        )?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE)?);
         let shared = Arc::new(Shared {
+            waker,
             stop: AtomicBool::new(false),
             conns: Mutex::new(Conns::default()),
             idle: Condvar::new(),
@@ -225,7 +236,7 @@ impl ControlServer {
         };
         let accept = thread::Builder::new()
             .name("routelet-ctl".into())
-            .spawn(move || accept_loop(&listener, &ctx));
+            .spawn(move || accept_loop(&listener, poll, &ctx));
         let accept = match accept {
             Ok(h) => h,
             Err(e) => {
@@ -296,6 +307,7 @@ impl ControlHandle {
 
     fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
+        let _ = self.shared.waker.wake();
         let Some(accept) = self.accept.take() else {
             return;
         };
@@ -342,6 +354,8 @@ fn remove_if_ours(path: &Path, ident: (u64, u64)) {
 }
 
 struct Shared {
+    /// Wakes the accept thread's poll at shutdown.
+    waker: Arc<mio::Waker>,
     stop: AtomicBool,
     conns: Mutex<Conns>,
     /// Signalled whenever a connection ends.
@@ -371,18 +385,31 @@ struct Ctx {
     limits: ControlLimits,
 }
 
-fn accept_loop(listener: &UnixListener, ctx: &Ctx) {
+const LISTENER: mio::Token = mio::Token(0);
+const WAKE: mio::Token = mio::Token(1);
+
+fn accept_loop(listener: &UnixListener, mut poll: mio::Poll, ctx: &Ctx) {
+    let mut events = mio::Events::with_capacity(4);
     while !ctx.shared.stop.load(Ordering::Acquire) {
-        match listener.accept() {
-            Ok((stream, _)) => admit(stream, ctx),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                thread::sleep(ctx.limits.accept_poll)
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                // EMFILE and friends: back off rather than spin.
-                tracing::warn!(error = %e, "control socket accept failed");
+        if let Err(e) = poll.poll(&mut events, None) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                tracing::warn!(error = %e, "control socket poll failed");
                 thread::sleep(ctx.limits.accept_poll);
+            }
+            continue;
+        }
+        // Edge-triggered: accept until the backlog is empty.
+        while !ctx.shared.stop.load(Ordering::Acquire) {
+            match listener.accept() {
+                Ok((stream, _)) => admit(stream, ctx),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: back off rather than spin.
+                    tracing::warn!(error = %e, "control socket accept failed");
+                    thread::sleep(ctx.limits.accept_poll);
+                    break;
+                }
             }
         }
     }
