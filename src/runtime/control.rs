@@ -166,17 +166,28 @@ impl Backend for RuntimeBackend {
                 to_value(&rows)
             }
             ShowWhat::Stats => {
-                let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); config.ifaces.len()];
+                let n = config.ifaces.len();
+                let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); n];
+                let mut ring_drops = vec![0u64; n];
                 for snap in self.snapshots() {
                     for (t, s) in total.iter_mut().zip(snap.stats.iter()) {
                         t.merge(s);
+                    }
+                    for (t, d) in ring_drops.iter_mut().zip(snap.ring_drops.iter()) {
+                        *t += d;
                     }
                 }
                 let rows: Vec<StatsRow> = config
                     .ifaces
                     .iter()
-                    .zip(total.iter())
-                    .map(|(i, s)| StatsRow::from_stats(&i.name, s))
+                    .zip(total.iter().zip(ring_drops.iter()))
+                    .map(|(i, (s, drops))| {
+                        let mut row = StatsRow::from_stats(&i.name, s);
+                        // Frames the kernel dropped because an RX ring was
+                        // full: they never reached the engine's counters.
+                        row.counters.insert("rx_ring_drops".into(), *drops);
+                        row
+                    })
                     .collect();
                 to_value(&rows)
             }
