@@ -24,7 +24,13 @@ const ETH_LEN: usize = crate::wire::ethernet::HEADER_LEN;
 const IPV6_LEN: usize = crate::wire::ipv6::HEADER_LEN;
 const IPV4_LEN: usize = crate::wire::ipv4::HEADER_LEN;
 
-fn ethernet(buf: &mut [u8], dst: EthernetAddress, src: EthernetAddress, ethertype: EtherType) {
+/// Writes an untagged Ethernet header into the first 14 bytes of `buf`.
+pub(crate) fn ethernet(
+    buf: &mut [u8],
+    dst: EthernetAddress,
+    src: EthernetAddress,
+    ethertype: EtherType,
+) {
     let repr = EthernetRepr {
         dst_addr: dst,
         src_addr: src,

@@ -28,10 +28,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::route::Fib;
 use crate::wire::{
-    icmpv6, solicited_node, ArpOperation, ArpRepr, EtherType, EthernetAddress, EthernetFrame,
-    EthernetRepr, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded,
-    Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Repr, Icmpv6TimeExceeded, IpProtocol, Ipv4Packet,
-    Ipv4Repr, Ipv6Packet, Ipv6Repr, NdiscOption, NdiscOptions, NdiscRepr,
+    icmpv6, solicited_node, ArpOperation, ArpRepr, EtherType, EthernetAddress,
+    Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded, Icmpv6DstUnreachable,
+    Icmpv6Message, Icmpv6Repr, Icmpv6TimeExceeded, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    Ipv6Repr, NdiscOption, NdiscOptions, NdiscRepr,
 };
 
 use super::compiled::{is_link_local, CompiledConfig, IfaceConfig};
@@ -91,37 +91,36 @@ fn ipv4_bad_dest(a: &Ipv4Addr) -> bool {
     ipv4_bad_source(a)
 }
 
-/// Writes the Ethernet header of a forwarded frame.
+/// Emits an L3 packet to `mac` on `egress` and returns the copy in the
+/// TX batch (for the caller's in-place rewrite).
 #[inline]
-fn write_ethernet(
-    buf: &mut [u8],
-    dst: EthernetAddress,
-    src: EthernetAddress,
-    ethertype: EtherType,
-) {
-    EthernetRepr {
-        dst_addr: dst,
-        src_addr: src,
-        ethertype,
-        vlan: None,
-        outer_vlan: None,
-    }
-    .emit(&mut EthernetFrame::new_unchecked(buf));
-}
-
-/// Emits a rewritten L3 packet to `mac` on `egress`.
-#[inline]
-fn send_l3(
-    tx: &mut TxBatch,
+fn send_l3<'t>(
+    tx: &'t mut TxBatch,
     egress: &IfaceConfig,
     mac: EthernetAddress,
     ethertype: EtherType,
     l3: &[u8],
-) {
+) -> &'t mut [u8] {
     let buf = tx.push(egress.id, ETH_LEN + l3.len());
     let (eth, rest) = buf.split_at_mut(ETH_LEN);
-    write_ethernet(eth, mac, egress.mac, ethertype);
+    emit::ethernet(eth, mac, egress.mac, ethertype);
     rest.copy_from_slice(l3);
+    rest
+}
+
+/// Fills `scratch` with the queue note (ingress interface, previous hop)
+/// followed by `l3`, and returns the L3 part for the caller's rewrite.
+fn with_note<'s>(
+    scratch: &'s mut Vec<u8>,
+    ingress: IfaceId,
+    prev_hop: EthernetAddress,
+    l3: &[u8],
+) -> &'s mut [u8] {
+    scratch.clear();
+    scratch.extend_from_slice(&ingress.0.to_be_bytes());
+    scratch.extend_from_slice(&prev_hop.0);
+    scratch.extend_from_slice(l3);
+    scratch.get_mut(NOTE_LEN..).unwrap_or_default()
 }
 
 impl WorkerState {
@@ -201,11 +200,8 @@ impl WorkerState {
             .ok_or(DropReason::UnknownInterface)?;
         match state.nd6.resolve(next_hop, now) {
             Resolution::Ready(mac) => {
-                let buf = tx.push(egress.id, ETH_LEN + l3.len());
-                let (eth, rest) = buf.split_at_mut(ETH_LEN);
-                write_ethernet(eth, mac, egress.mac, EtherType::Ipv6);
-                rest.copy_from_slice(l3);
-                Ipv6Packet::new_unchecked(rest).set_hop_limit(ip.hop_limit - 1);
+                let sent = send_l3(tx, egress, mac, EtherType::Ipv6, l3);
+                Ipv6Packet::new_unchecked(sent).set_hop_limit(ip.hop_limit - 1);
                 state.stats.tx_forwarded += 1;
                 Ok(())
             }
@@ -215,11 +211,7 @@ impl WorkerState {
                     emit_ns(tx, egress, next_hop, None);
                     state.stats.tx_solicit += 1;
                 }
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&ingress.id.0.to_be_bytes());
-                self.scratch.extend_from_slice(&l2.src_mac.0);
-                self.scratch.extend_from_slice(l3);
-                let queued = &mut self.scratch[NOTE_LEN..];
+                let queued = with_note(&mut self.scratch, ingress.id, l2.src_mac, l3);
                 Ipv6Packet::new_unchecked(queued).set_hop_limit(ip.hop_limit - 1);
                 let state = self
                     .ifaces
@@ -297,11 +289,8 @@ impl WorkerState {
             Some(IpAddr::V6(_)) => return Err(DropReason::NextHopFamilyMismatch),
         };
         // The rewritten packet, in scratch behind the queue note.
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&ingress.id.0.to_be_bytes());
-        self.scratch.extend_from_slice(&l2.src_mac.0);
-        self.scratch.extend_from_slice(l3);
-        Ipv4Packet::new_unchecked(&mut self.scratch[NOTE_LEN..]).decrement_ttl();
+        let queued = with_note(&mut self.scratch, ingress.id, l2.src_mac, l3);
+        Ipv4Packet::new_unchecked(queued).decrement_ttl();
         let state = self
             .ifaces
             .get_mut(usize::from(egress.id.0))
@@ -823,7 +812,7 @@ pub(crate) fn fragment_v4(
         let total = hl + chunk;
         let buf = tx.push(egress.id, ETH_LEN + total);
         let (eth, rest) = buf.split_at_mut(ETH_LEN);
-        write_ethernet(eth, mac, egress.mac, EtherType::Ipv4);
+        emit::ethernet(eth, mac, egress.mac, EtherType::Ipv4);
         if offset == 0 {
             rest[..header_len].copy_from_slice(header);
         } else {
