@@ -56,6 +56,29 @@ pub(crate) struct IfaceState {
     pub arp4: NeighborTable<Ipv4Addr>,
 }
 
+impl IfaceState {
+    /// Fresh state for `iface`: empty caches, the first RA due at `now`.
+    fn new(
+        iface: &IfaceConfig,
+        limits: &NeighborLimits,
+        rng: &mut Rng,
+        now: Instant,
+    ) -> IfaceState {
+        IfaceState {
+            stats: IfaceStats::default(),
+            ra_timer: iface.ra.as_ref().map(|_| RaTimer::new(now)),
+            nd6: NeighborTable::new(limits.clone(), rng),
+            arp4: NeighborTable::new(limits.clone(), rng),
+        }
+    }
+}
+
+/// The ICMP error limiter of a config.
+fn icmp_limiter(config: &CompiledConfig) -> TokenBucket {
+    let icmp = config.icmp_settings;
+    TokenBucket::new(icmp.burst, icmp.errors_per_second)
+}
+
 /// Everything one worker changes: no other thread touches it.
 #[derive(Debug)]
 pub(crate) struct WorkerState {
@@ -103,21 +126,15 @@ impl Router {
         let ifaces = config
             .ifaces
             .iter()
-            .map(|i| IfaceState {
-                stats: IfaceStats::default(),
-                ra_timer: i.ra.as_ref().map(|_| RaTimer::new(now)),
-                nd6: NeighborTable::new(limits.clone(), &mut rng),
-                arp4: NeighborTable::new(limits.clone(), &mut rng),
-            })
+            .map(|i| IfaceState::new(i, &limits, &mut rng, now))
             .collect();
-        let icmp = config.icmp_settings;
         let fib = config.fib.load_full();
         Router {
             state: WorkerState {
                 ifaces,
                 rng,
                 owns_timers: true,
-                icmp_errors: TokenBucket::new(icmp.burst, icmp.errors_per_second),
+                icmp_errors: icmp_limiter(&config),
                 scratch: Vec::with_capacity(16 * 1024),
                 answer_local: true,
             },
@@ -153,25 +170,18 @@ impl Router {
             .collect();
         let mut ifaces = Vec::with_capacity(config.ifaces.len());
         for iface in &config.ifaces {
-            let ra_timer = iface.ra.as_ref().map(|_| RaTimer::new(now));
             let state = match old.iter().position(|(name, _)| *name == iface.name) {
                 Some(pos) => {
                     let (_, mut state) = old.swap_remove(pos);
-                    state.ra_timer = ra_timer;
+                    state.ra_timer = iface.ra.as_ref().map(|_| RaTimer::new(now));
                     state
                 }
-                None => IfaceState {
-                    stats: IfaceStats::default(),
-                    ra_timer,
-                    nd6: NeighborTable::new(limits.clone(), &mut self.state.rng),
-                    arp4: NeighborTable::new(limits.clone(), &mut self.state.rng),
-                },
+                None => IfaceState::new(iface, &limits, &mut self.state.rng, now),
             };
             ifaces.push(state);
         }
         self.state.ifaces = ifaces;
-        let icmp = config.icmp_settings;
-        self.state.icmp_errors = TokenBucket::new(icmp.burst, icmp.errors_per_second);
+        self.state.icmp_errors = icmp_limiter(&config);
         self.fib = config.fib.load_full();
         self.config = config;
     }
