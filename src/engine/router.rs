@@ -663,3 +663,18 @@ impl WorkerState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[router.neighbor]`'s defaults (config, which sits below the engine)
+    /// repeat the neighbor cache's own: they must not drift apart.
+    #[test]
+    fn config_neighbor_defaults_are_the_caches_defaults() {
+        let config: Config =
+            Config::from_toml_str("[router]\nname = \"r\"\n").expect("minimal config");
+        let compiled = CompiledConfig::build(&config, &[]).expect("compiles");
+        assert_eq!(neighbor_limits(&compiled), NeighborLimits::default());
+    }
+}
