@@ -179,6 +179,20 @@ impl core::str::FromStr for EthernetAddress {
     }
 }
 
+/// ff02::1, all nodes on the link (RFC 4291 §2.7.1).
+pub const ALL_NODES: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+/// ff02::2, all routers on the link (RFC 4291 §2.7.1).
+pub const ALL_ROUTERS: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+/// ff02::1:2, all DHCPv6 relay agents and servers (RFC 8415 §7.1).
+pub const ALL_DHCP_AGENTS: std::net::Ipv6Addr =
+    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+
+/// Whether `addr` is link-local unicast, fe80::/10 (RFC 4291 §2.5.6).
+#[inline]
+pub fn is_link_local(addr: &std::net::Ipv6Addr) -> bool {
+    addr.segments()[0] & 0xffc0 == 0xfe80
+}
+
 /// Solicited-node multicast address of `addr` (RFC 4291 §2.7.1):
 /// ff02::1:ffXX:XXXX with the address's low 24 bits.
 pub fn solicited_node(addr: &std::net::Ipv6Addr) -> std::net::Ipv6Addr {
