@@ -29,7 +29,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
-use routelet::engine::IfaceId;
+use routelet::base::IfaceId;
 use routelet::route::{Fib, FibEntry};
 use rustc_hash::FxHashMap;
 

@@ -271,7 +271,9 @@ fn rs_validation_drops() {
     assert_eq!(s.drops_for(DropReason::NdInvalid), 3, "{:?}", s.drops);
     // The zero-length option also breaks the checksum: either counter, never an answer.
     assert_eq!(
-        s.drops_for(DropReason::NdInvalid) + s.drops_for(DropReason::Icmpv6Malformed),
+        s.drops_for(DropReason::NdInvalid)
+            + s.drops_for(DropReason::NdBadOption)
+            + s.drops_for(DropReason::Icmpv6BadChecksum),
         4
     );
     assert_eq!(s.tx_frames, 0);
@@ -444,7 +446,7 @@ fn ns_drops() {
     );
     assert_eq!(s.drops_for(DropReason::Ipv6MulticastNotJoined), 2);
     assert_eq!(s.drops_for(DropReason::NdInvalid), 3);
-    assert_eq!(s.drops_for(DropReason::Icmpv6Malformed), 1);
+    assert_eq!(s.drops_for(DropReason::Icmpv6BadChecksum), 1);
     // Unicast NS for a non-router target reaches the ND stage and is counted there.
     let ll = QR0_MAC.link_local_ipv6();
     assert!(process(&mut r, QR0, &ns_frame(vm_ll(), ll, other, true, 255), T0).is_empty());

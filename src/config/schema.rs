@@ -133,7 +133,7 @@ pub struct NeighborSettings {
 }
 
 impl Default for NeighborSettings {
-    /// The neighbor cache's own defaults (`engine::neighbor::NeighborLimits`).
+    /// The neighbor cache's own defaults (`neighbor::NeighborLimits`).
     fn default() -> Self {
         NeighborSettings {
             max_entries: 4096,

@@ -19,9 +19,9 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Subnet};
-use crate::engine::neighbor::NeighborView;
 use crate::engine::stats::{DropReason, IfaceStats};
 use crate::engine::{IfaceId, Instant};
+use crate::neighbor::NeighborView;
 use crate::route::{NextHop, RouteInfo};
 
 /// `status`: who the router is and how it is doing.
@@ -322,7 +322,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
     use super::*;
-    use crate::engine::neighbor::NeighborState;
+    use crate::neighbor::NeighborState;
     use crate::route::{Resolved, Route, RouteSource};
     use crate::wire::EthernetAddress;
     use std::net::Ipv6Addr;

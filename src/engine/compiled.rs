@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use ipnet::{IpNet, Ipv4Net};
 
-use crate::config::{Config, IcmpSettings, IoSettings, NeighborSettings, RaSettings};
-use crate::route::{FibHandle, Rib, RibError};
-use crate::wire::EthernetAddress;
+use crate::base::IfaceId;
+use crate::config::{Config, IcmpSettings, IoSettings, Ipv6Mode, NeighborSettings, RaSettings};
+use crate::route::{FibHandle, LocalAddress, Rib, RibError};
+use crate::wire::{is_link_local, EthernetAddress, ALL_DHCP_AGENTS, ALL_NODES, ALL_ROUTERS};
 
 use super::ra::RaContent;
-use super::IfaceId;
 
 /// Facts about a Linux interface that the config does not fix: read from
 /// the OS by `routelet run`, made up by `routelet replay`.
@@ -84,6 +84,10 @@ pub struct IfaceConfig {
     pub ipv4_nets: Vec<Ipv4Net>,
     /// What this interface advertises, if it sends RAs.
     pub ra: Option<RaContent>,
+    /// Whether a subnet here has a DHCPv6 address mode (stateless or
+    /// stateful): the router then listens to ff02::1:2 and punts DHCPv6
+    /// to its server.
+    pub dhcpv6: bool,
 }
 
 impl IfaceConfig {
@@ -103,10 +107,11 @@ impl IfaceConfig {
     /// all-nodes, all-routers, and the solicited-node group of each of its
     /// addresses (RFC 4861 §7.2.1).
     pub fn joined(&self, group: &Ipv6Addr) -> bool {
-        const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-        const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
         if *group == ALL_NODES || *group == ALL_ROUTERS {
             return true;
+        }
+        if *group == ALL_DHCP_AGENTS {
+            return self.dhcpv6;
         }
         let o = group.octets();
         let is_solicited = o[..13] == [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff];
@@ -143,9 +148,58 @@ impl IfaceConfig {
     }
 }
 
-/// fe80::/10.
-pub fn is_link_local(addr: &Ipv6Addr) -> bool {
-    addr.segments()[0] & 0xffc0 == 0xfe80
+/// The router's own addresses, for the question "is this source ours?"
+/// asked of every transit packet: a handful of addresses, sorted, so a
+/// short linear scan (or a binary search past a few) answers it.
+#[derive(Debug, Clone, Default)]
+pub struct AddressSet<T: Ord + Copy> {
+    sorted: Box<[T]>,
+}
+
+impl<T: Ord + Copy> AddressSet<T> {
+    fn new(mut addrs: Vec<T>) -> AddressSet<T> {
+        addrs.sort_unstable();
+        addrs.dedup();
+        AddressSet {
+            sorted: addrs.into_boxed_slice(),
+        }
+    }
+
+    /// Whether `addr` is in the set.
+    #[inline]
+    pub fn contains(&self, addr: T) -> bool {
+        if self.sorted.len() <= 8 {
+            self.sorted.contains(&addr)
+        } else {
+            self.sorted.binary_search(&addr).is_ok()
+        }
+    }
+}
+
+/// The FIB's host entries for `ifaces`: each router address (receive)
+/// and each connected IPv4 subnet's broadcast address (drop).
+fn local_addresses(ifaces: &[IfaceConfig]) -> Vec<LocalAddress> {
+    let mut local = Vec::new();
+    for i in ifaces {
+        local.push(LocalAddress::Receive(IpAddr::V6(i.link_local), i.id));
+        local.extend(
+            i.ipv6
+                .iter()
+                .map(|a| LocalAddress::Receive(IpAddr::V6(*a), i.id)),
+        );
+        local.extend(
+            i.ipv4
+                .iter()
+                .map(|a| LocalAddress::Receive(IpAddr::V4(*a), i.id)),
+        );
+        local.extend(
+            i.ipv4_nets
+                .iter()
+                .filter(|n| n.prefix_len() < 31)
+                .map(|n| LocalAddress::Broadcast(n.broadcast(), i.id)),
+        );
+    }
+    local
 }
 
 /// Everything the workers need, immutable.
@@ -161,8 +215,13 @@ pub struct CompiledConfig {
     /// The routing table as configured (connected + static); the control
     /// plane adds runtime routes and republishes `fib`.
     pub rib: Rib,
-    /// The compiled FIB, published for the workers.
+    /// The compiled FIB, published for the workers; the router's own
+    /// addresses are receive entries in it.
     pub fib: FibHandle,
+    /// Every IPv6 address of the router (link-locals included).
+    pub local_v6: AddressSet<u128>,
+    /// Every IPv4 address of the router.
+    pub local_v4: AddressSet<u32>,
 }
 
 impl CompiledConfig {
@@ -213,8 +272,18 @@ impl CompiledConfig {
                 push(net.addr());
             }
             let ra = RaContent::from_config(config, iface, mac, mtu);
+            let dhcpv6 = config
+                .subnets
+                .iter()
+                .filter(|s| iface.subnets.contains(&s.name))
+                .any(|s| {
+                    matches!(
+                        s.ipv6_address_mode,
+                        Some(Ipv6Mode::Dhcpv6Stateless | Ipv6Mode::Dhcpv6Stateful)
+                    )
+                });
             ifaces.push(IfaceConfig {
-                id: IfaceId(index as u16),
+                id: IfaceId(u16::try_from(index).unwrap_or(u16::MAX)),
                 name: iface.name.clone(),
                 mac,
                 mtu,
@@ -224,6 +293,7 @@ impl CompiledConfig {
                 ipv4,
                 ipv4_nets,
                 ra,
+                dhcpv6,
             });
         }
         for (iface, subnet_gw) in ifaces.iter_mut().zip(config.interfaces.iter()) {
@@ -246,14 +316,30 @@ impl CompiledConfig {
                 iface.ipv4_nets.push(gw);
             }
         }
-        let rib = Rib::from_config(config, |name| {
+        let mut rib = Rib::from_config(config, |name| {
             config
                 .interfaces
                 .iter()
                 .position(|i| i.name == name)
-                .map(|i| IfaceId(i as u16))
+                .and_then(|i| u16::try_from(i).ok())
+                .map(IfaceId)
         })?;
+        rib.set_local_addresses(local_addresses(&ifaces));
         let fib = FibHandle::new(rib.compile());
+        let local_v6 = AddressSet::new(
+            ifaces
+                .iter()
+                .flat_map(|i| std::iter::once(&i.link_local).chain(i.ipv6.iter()))
+                .map(|a| u128::from(*a))
+                .collect(),
+        );
+        let local_v4 = AddressSet::new(
+            ifaces
+                .iter()
+                .flat_map(|i| i.ipv4.iter())
+                .map(|a| u32::from(*a))
+                .collect(),
+        );
         Ok(CompiledConfig {
             router_name: config.router.name.clone(),
             ifaces,
@@ -263,19 +349,21 @@ impl CompiledConfig {
             io_settings: config.router.io,
             rib,
             fib,
+            local_v6,
+            local_v4,
         })
     }
 
     /// Whether `addr` is one of the router's IPv6 addresses on any link.
     #[inline]
     pub fn owns_ipv6(&self, addr: &Ipv6Addr) -> bool {
-        self.ifaces.iter().any(|i| i.owns_ipv6(addr))
+        self.local_v6.contains(u128::from(*addr))
     }
 
     /// Whether `addr` is one of the router's IPv4 addresses on any link.
     #[inline]
     pub fn owns_ipv4(&self, addr: &Ipv4Addr) -> bool {
-        self.ifaces.iter().any(|i| i.owns_ipv4(addr))
+        self.local_v4.contains(u32::from(*addr))
     }
 
     /// Whether `addr` is the broadcast address of a connected IPv4 subnet:

@@ -10,11 +10,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::wire::{
     ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr, Icmpv4Packet,
     Icmpv4Repr, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
-    NdiscRepr,
+    NdiscRepr, ALL_NODES,
 };
 
 use super::compiled::IfaceConfig;
-use super::nd::ALL_NODES;
 use super::TxBatch;
 
 /// RFC 4861: every ND message is sent with hop limit 255.
@@ -41,6 +40,20 @@ pub(crate) fn ethernet(
     repr.emit(&mut EthernetFrame::new_unchecked(buf));
 }
 
+/// A prebuilt untagged Ethernet header: what an adjacency caches and a
+/// forwarded frame starts with.
+#[inline]
+pub(crate) fn ethernet_header(
+    dst: EthernetAddress,
+    src: EthernetAddress,
+    ethertype: EtherType,
+) -> [u8; 14] {
+    let [d0, d1, d2, d3, d4, d5] = dst.0;
+    let [s0, s1, s2, s3, s4, s5] = src.0;
+    let [t0, t1] = u16::from(ethertype).to_be_bytes();
+    [d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5, t0, t1]
+}
+
 /// Ethernet + IPv6 headers for an ICMPv6 body of `icmp_len` bytes; returns
 /// the frame with the body still to write at `ETH_LEN + IPV6_LEN`.
 fn ipv6_frame<'t>(
@@ -62,7 +75,9 @@ fn ipv6_frame<'t>(
         payload_len: icmp_len,
         hop_limit,
     };
-    ip.emit(&mut Ipv6Packet::new_unchecked(&mut rest[..IPV6_LEN]));
+    if let Some(ip_buf) = rest.get_mut(..IPV6_LEN) {
+        ip.emit(&mut Ipv6Packet::new_unchecked(ip_buf));
+    }
     buf
 }
 
@@ -78,7 +93,7 @@ pub fn icmpv6(
 ) {
     let len = repr.buffer_len();
     let buf = ipv6_frame(tx, iface, dst_mac, src, dst, hop_limit, len);
-    let body = &mut buf[ETH_LEN + IPV6_LEN..];
+    let body = buf.get_mut(ETH_LEN + IPV6_LEN..).unwrap_or_default();
     if repr
         .emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(body))
         .is_err()
@@ -118,9 +133,10 @@ pub fn router_advert(
 ) {
     let src = iface.link_local;
     let buf = ipv6_frame(tx, iface, dst_mac, src, dst, ND_HOP_LIMIT, body.len());
-    let icmp = &mut buf[ETH_LEN + IPV6_LEN..];
-    icmp.copy_from_slice(body);
-    Icmpv6Packet::new_unchecked(icmp).fill_checksum(&src, &dst);
+    if let Some(icmp) = buf.get_mut(ETH_LEN + IPV6_LEN..) {
+        icmp.copy_from_slice(body);
+        Icmpv6Packet::new_unchecked(icmp).fill_checksum(&src, &dst);
+    }
 }
 
 /// A router advertisement to all nodes.

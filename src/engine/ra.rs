@@ -27,9 +27,9 @@ use crate::wire::{
     NdiscPrefixInformation, NdiscRdnssAddrs, NdiscRepr, NdiscRouterFlags,
 };
 
-use super::ratelimit::TokenBucket;
-use super::rng::Rng;
-use super::Instant;
+use crate::base::Instant;
+use crate::base::Rng;
+use crate::base::TokenBucket;
 
 /// RFC 4861 §10.
 pub const MAX_INITIAL_RTR_ADVERT_INTERVAL: Duration = Duration::from_secs(16);

@@ -1,99 +1,270 @@
-//! Per-worker router state and the per-frame dispatch.
+//! One worker's router: the public face of the engine, and the dispatcher
+//! that runs the stages (`stage/`) and acts on their verdicts (`next.rs`).
 //!
-//! A frame goes L2 → L3 → (local service | forwarding). Each step reads top
-//! to bottom and leaves early with a [`DropReason`]; a frame not yet shown
-//! to be good is a drop. Local services (ND, RS → RA, echo, ARP) answer
-//! into the [`TxBatch`]; transit packets go through the forwarding stage
-//! (`forward.rs`): route lookup, neighbor resolution, rewrite.
+//! A batch of frames from one interface goes through two passes, as VPP's
+//! vector nodes do: first the stages that only read the shared config and
+//! FIB (L2, IP input, lookup) run over every frame, then, frame by frame in
+//! arrival order, the stages that change worker state (local delivery, ND,
+//! ARP, filter, rewrite) and the verdicts' actions (punt, ICMP error,
+//! counters). Counters of the batch are added once. `process` is a batch
+//! of one.
 //!
 //! The shared, immutable part lives in [`CompiledConfig`] behind an `Arc`
 //! (and the FIB behind its own snapshot handle); what changes per packet
-//! (counters, timers, neighbor caches, rate limiters) lives in
-//! [`WorkerState`] and belongs to one worker, so nothing on the path takes
-//! a lock. The two are borrowed apart (`let Router { config, state, .. }`)
-//! so the per-packet path touches no reference count.
+//! lives in [`WorkerState`] and belongs to one worker, so nothing on the
+//! path takes a lock.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use crate::base::{IfaceId, Instant, Rng};
 use crate::config::Config;
+use crate::neighbor::NeighborTable;
 use crate::route::Fib;
-use crate::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
-    Icmpv4Message, Icmpv4Packet, Icmpv4Repr, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpProtocol,
-    Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
-};
+use crate::wire::{EtherType, EthernetAddress};
 
 use super::compiled::{BuildError, CompiledConfig, IfaceConfig, LinkInfo};
 use super::emit;
-use super::forward::{Icmp4Error, Icmp6Error};
-use super::nd;
-use super::neighbor::{AdvertFlags, NeighborLimits, NeighborTable};
+use super::next::{Next, NoTrace, Stage, Step, Trace, Tracer};
 use super::ra::RaTimer;
-use super::ratelimit::TokenBucket;
-use super::rng::Rng;
+use super::stage::ip4_input::{self, Ip4};
+use super::stage::ip6_input::{self, Ip6};
+use super::stage::lookup::{self, Route};
+use super::stage::{arp, filter, icmp_error, l2, local, resolve, rewrite, Ctx, Mode};
+use super::state::{icmp_limiter, neighbor_limits, IfaceState, WorkerState};
 use super::stats::{DropReason, IfaceStats};
-use super::{IfaceId, Instant, TxBatch};
+use super::TxBatch;
 
-/// Hop limit / TTL of packets the router originates.
-pub const ORIGINATED_HOP_LIMIT: u8 = 64;
+pub use super::stage::icmp_error::ORIGINATED_HOP_LIMIT;
 
-/// Where a frame stands after a stage: answered/consumed, or dropped.
-pub(crate) type Verdict = Result<(), DropReason>;
+/// Frames per pass: the first pass's results for this many frames sit in
+/// a stack array.
+const PASS: usize = 32;
 
-/// What a stage needs to know about the frame's link layer.
+/// What the read-only first pass leaves for the second.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct L2Info {
-    pub src_mac: EthernetAddress,
+enum Work<'a> {
+    /// A verdict is reached (transit packets: `Next::Forward`).
+    Verdict(Next),
+    /// An ARP packet.
+    Arp,
+    /// IPv6 for the router.
+    Local6(Ip6<'a>),
+    /// IPv4 for the router.
+    Local4(Ip4<'a>),
 }
 
-/// One interface's per-worker state.
-#[derive(Debug)]
-pub(crate) struct IfaceState {
-    pub stats: IfaceStats,
-    pub ra_timer: Option<RaTimer>,
-    pub nd6: NeighborTable<Ipv6Addr>,
-    pub arp4: NeighborTable<Ipv4Addr>,
+/// A frame after the first pass.
+#[derive(Debug, Clone, Copy)]
+struct Classified<'a> {
+    /// The frame's source MAC (zeros if L2 rejected it).
+    src_mac: EthernetAddress,
+    /// The L3 packet (trimmed once IP input has parsed it).
+    l3: &'a [u8],
+    work: Work<'a>,
 }
 
-impl IfaceState {
-    /// Fresh state for `iface`: empty caches, the first RA due at `now`.
-    fn new(
-        iface: &IfaceConfig,
-        limits: &NeighborLimits,
-        rng: &mut Rng,
-        now: Instant,
-    ) -> IfaceState {
-        IfaceState {
-            stats: IfaceStats::default(),
-            ra_timer: iface.ra.as_ref().map(|_| RaTimer::new(now)),
-            nd6: NeighborTable::new(limits.clone(), rng),
-            arp4: NeighborTable::new(limits.clone(), rng),
+impl Classified<'_> {
+    const EMPTY: Classified<'static> = Classified {
+        src_mac: EthernetAddress([0; 6]),
+        l3: &[],
+        work: Work::Verdict(Next::Drop(DropReason::EthernetTruncated)),
+    };
+}
+
+/// Records a stage's outcome and yields its value, or records and returns
+/// its verdict.
+macro_rules! stage {
+    ($trace:expr, $stage:expr, $result:expr, |$next:ident| $ret:expr) => {
+        match $result {
+            Ok(value) => {
+                if T::ENABLED {
+                    $trace.record($stage, Step::Pass);
+                }
+                value
+            }
+            Err($next) => {
+                if T::ENABLED {
+                    $trace.record($stage, Step::Verdict($next));
+                }
+                return $ret;
+            }
+        }
+    };
+}
+
+/// The first pass for one frame: the stages that read only the config and
+/// the FIB.
+#[inline]
+fn classify<'a, T: Tracer>(
+    config: &CompiledConfig,
+    fib: &Fib,
+    iface: &IfaceConfig,
+    frame: &'a [u8],
+    trace: &mut T,
+) -> Classified<'a> {
+    let mut out = Classified {
+        l3: &[],
+        ..Classified::EMPTY
+    };
+    let eth = stage!(trace, Stage::L2, l2::input(iface, frame), |next| {
+        Classified {
+            work: Work::Verdict(next),
+            ..out
+        }
+    });
+    out.src_mac = eth.src_mac;
+    out.l3 = frame.get(eth.header_len..).unwrap_or_default();
+    match eth.ethertype {
+        EtherType::Ipv6 => {
+            let ip = stage!(
+                trace,
+                Stage::Ip6Input,
+                ip6_input::input(iface, out.l3),
+                |next| {
+                    Classified {
+                        work: Work::Verdict(next),
+                        ..out
+                    }
+                }
+            );
+            out.l3 = ip.l3;
+            if ip.repr.dst_addr.is_multicast() {
+                out.work = Work::Local6(ip);
+                return out;
+            }
+            let route = stage!(
+                trace,
+                Stage::Lookup,
+                lookup::lookup_v6(config, fib, &ip),
+                |next| {
+                    Classified {
+                        work: Work::Verdict(next),
+                        ..out
+                    }
+                }
+            );
+            out.work = match route {
+                Route::Local => Work::Local6(ip),
+                Route::Forward(fwd) => Work::Verdict(Next::Forward(fwd)),
+            };
+        }
+        EtherType::Ipv4 => {
+            let ip = stage!(trace, Stage::Ip4Input, ip4_input::input(out.l3), |next| {
+                Classified {
+                    work: Work::Verdict(next),
+                    ..out
+                }
+            });
+            out.l3 = ip.l3;
+            if ip.repr.dst_addr == Ipv4Addr::BROADCAST {
+                out.work = Work::Local4(ip);
+                return out;
+            }
+            let route = stage!(
+                trace,
+                Stage::Lookup,
+                lookup::lookup_v4(config, fib, &ip),
+                |next| {
+                    Classified {
+                        work: Work::Verdict(next),
+                        ..out
+                    }
+                }
+            );
+            out.work = match route {
+                Route::Local => Work::Local4(ip),
+                Route::Forward(fwd) => Work::Verdict(Next::Forward(fwd)),
+            };
+        }
+        EtherType::Arp => out.work = Work::Arp,
+        _ => {
+            let next = Next::Drop(DropReason::UnknownEthertype);
+            if T::ENABLED {
+                trace.record(Stage::L2, Step::Verdict(next));
+            }
+            out.work = Work::Verdict(next);
         }
     }
+    out
 }
 
-/// The ICMP error limiter of a config.
-fn icmp_limiter(config: &CompiledConfig) -> TokenBucket {
-    let icmp = config.icmp_settings;
-    TokenBucket::new(icmp.burst, icmp.errors_per_second)
+/// Records a stage's verdict; yields it.
+#[inline(always)]
+fn record<T: Tracer>(trace: &mut T, stage: Stage, next: Next) -> Next {
+    if T::ENABLED {
+        trace.record(stage, Step::Verdict(next));
+    }
+    next
 }
 
-/// Everything one worker changes: no other thread touches it.
-#[derive(Debug)]
-pub(crate) struct WorkerState {
-    pub ifaces: Vec<IfaceState>,
-    pub rng: Rng,
-    /// Whether this worker sends the periodic RAs (one worker does).
-    pub owns_timers: bool,
-    /// RFC 4443 §2.4(f) / RFC 1812 §4.3.2.8.
-    pub icmp_errors: TokenBucket,
-    /// Reused buffer for packets on their way into a neighbor queue.
-    pub scratch: Vec<u8>,
-    /// Whether local services answer (NA, RA, echo, ARP replies). Off
-    /// while a worker digests its copy of the ND/ARP traffic another
-    /// worker answers: it still learns neighbors from it.
-    pub answer_local: bool,
+/// The second pass for one frame: the stages that change worker state,
+/// then the verdict's action and its counter.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn act<T: Tracer>(
+    state: &mut WorkerState,
+    config: &CompiledConfig,
+    ingress: &IfaceConfig,
+    frame: &[u8],
+    c: &Classified<'_>,
+    now: Instant,
+    mode: Mode,
+    tx: &mut TxBatch,
+    trace: &mut T,
+) {
+    let ctx = Ctx {
+        config,
+        ingress,
+        src_mac: c.src_mac,
+        now,
+        mode,
+    };
+    let mut next = match c.work {
+        Work::Verdict(next) => next,
+        Work::Arp => record(trace, Stage::Arp, arp::input(state, &ctx, c.l3, tx)),
+        Work::Local6(ip) => {
+            let (stage, next) = local::input_v6(state, &ctx, &ip, tx, trace);
+            record(trace, stage, next)
+        }
+        Work::Local4(ip) => record(trace, Stage::Local4, local::input_v4(state, &ctx, &ip, tx)),
+    };
+    if let Next::Forward(fwd) = next {
+        next = match filter::check(&ctx, &fwd, c.l3) {
+            Ok(()) => {
+                if T::ENABLED {
+                    trace.record(Stage::Filter, Step::Pass);
+                }
+                let sent = match fwd.next_hop {
+                    IpAddr::V6(_) => rewrite::forward_v6(state, &ctx, c.l3, fwd, tx),
+                    IpAddr::V4(_) => rewrite::forward_v4(state, &ctx, c.l3, fwd, tx),
+                };
+                record(trace, Stage::Rewrite, sent)
+            }
+            Err(reason) => record(trace, Stage::Filter, Next::Drop(reason)),
+        };
+    }
+    if mode == Mode::LearnOnly {
+        // The answering worker counts these frames.
+        return;
+    }
+    match next {
+        Next::IcmpError(error) => {
+            icmp_error::send(state, config, ingress, c.src_mac, c.l3, error, now, tx);
+            record(trace, Stage::IcmpError, next);
+            state.count_drop(ingress.id, error.drop_reason());
+        }
+        Next::Punt(service) => {
+            tx.punt(service, ingress.id, frame);
+            record(trace, Stage::Punt, next);
+            if let Some(s) = state.stats_mut(ingress.id) {
+                s.punted += 1;
+            }
+        }
+        Next::Consumed(kind) => state.count_consumed(ingress.id, kind),
+        Next::Drop(reason) => state.count_drop(ingress.id, reason),
+        Next::Forward(_) | Next::Forwarded | Next::Answered => {}
+    }
 }
 
 /// One worker's router.
@@ -104,43 +275,28 @@ pub struct Router {
     state: WorkerState,
 }
 
-/// The neighbor-cache bounds of a config.
-pub(crate) fn neighbor_limits(config: &CompiledConfig) -> NeighborLimits {
-    let s = config.neighbor_settings;
-    NeighborLimits {
-        max_entries: s.max_entries,
-        max_incomplete: s.max_incomplete,
-        solicit_per_second: s.solicit_per_second,
-        solicit_burst: s.solicit_burst,
-        queue_per_entry_packets: s.queue_per_entry,
-        queue_total_bytes: s.queue_bytes,
-        ..NeighborLimits::default()
-    }
-}
-
 impl Router {
-    /// A router over a compiled config, its timers starting at `now`.
+    /// A router over a compiled config, its timers starting at `now`, its
+    /// randomness seeded from the router's name: deterministic, for replay
+    /// and tests. `routelet run` uses [`Router::with_seed`] with OS entropy,
+    /// so that nobody who knows the name can precompute neighbor-table
+    /// collisions.
     pub fn new(config: Arc<CompiledConfig>, now: Instant) -> Router {
-        let mut rng = Rng::from_seed_bytes(config.router_name.as_bytes());
-        let limits = neighbor_limits(&config);
-        let ifaces = config
-            .ifaces
-            .iter()
-            .map(|i| IfaceState::new(i, &limits, &mut rng, now))
-            .collect();
+        let rng = Rng::from_seed_bytes(config.router_name.as_bytes());
+        Router::with_rng(config, now, rng)
+    }
+
+    /// A router whose randomness (neighbor-table hash seeds, timer jitter)
+    /// comes from `seed`.
+    pub fn with_seed(config: Arc<CompiledConfig>, now: Instant, seed: u64) -> Router {
+        Router::with_rng(config, now, Rng::from_seed_bytes(&seed.to_le_bytes()))
+    }
+
+    fn with_rng(config: Arc<CompiledConfig>, now: Instant, rng: Rng) -> Router {
+        let mut state = WorkerState::new(&config, rng, now);
         let fib = config.fib.load_full();
-        Router {
-            state: WorkerState {
-                ifaces,
-                rng,
-                owns_timers: true,
-                icmp_errors: icmp_limiter(&config),
-                scratch: Vec::with_capacity(16 * 1024),
-                answer_local: true,
-            },
-            fib,
-            config,
-        }
+        state.reset_adjacencies(fib.adjacency_count());
+        Router { config, fib, state }
     }
 
     /// Compiles `config` against `links` and builds a router over it.
@@ -183,21 +339,15 @@ impl Router {
         self.state.ifaces = ifaces;
         self.state.icmp_errors = icmp_limiter(&config);
         self.fib = config.fib.load_full();
+        self.state.reset_adjacencies(self.fib.adjacency_count());
         self.config = config;
     }
 
     /// Handles a copy of an ND or ARP frame that another worker answers:
     /// the neighbor caches learn from it (and release what waited for the
-    /// neighbor), but nothing is answered.
+    /// neighbor), but nothing is answered or counted.
     pub fn learn(&mut self, ingress: IfaceId, frame: &[u8], now: Instant, tx: &mut TxBatch) {
-        self.state.answer_local = false;
-        let Router { config, fib, state } = self;
-        if let Some(iface) = config.iface(ingress) {
-            let first_tx = tx.len();
-            let _ = state.ethernet_input(config, fib, iface, frame, now, tx);
-            state.account_tx(tx, first_tx);
-        }
-        self.state.answer_local = true;
+        self.run(ingress, &[frame], now, Mode::LearnOnly, tx, &mut NoTrace);
     }
 
     /// Whether this worker sends periodic RAs; all but one worker say no.
@@ -210,11 +360,13 @@ impl Router {
         &self.config
     }
 
-    /// Picks up the newest FIB snapshot; call once per batch.
+    /// Picks up the newest FIB snapshot; call once per batch. A new FIB
+    /// renumbers the adjacencies, so their caches start empty.
     pub fn sync(&mut self) {
         let current = self.config.fib.load();
         if !Arc::ptr_eq(&current, &self.fib) {
             self.fib = Arc::clone(&current);
+            self.state.reset_adjacencies(self.fib.adjacency_count());
         }
     }
 
@@ -244,21 +396,75 @@ impl Router {
     /// Handles one received frame, appending any answer to `tx`.
     #[inline]
     pub fn process(&mut self, ingress: IfaceId, frame: &[u8], now: Instant, tx: &mut TxBatch) {
+        self.run(ingress, &[frame], now, Mode::Answer, tx, &mut NoTrace);
+    }
+
+    /// Handles frames received together on one interface, appending what
+    /// they cause to `tx`: the same as calling [`process`](Self::process)
+    /// for each in order, in two passes per 32 frames (see the module doc).
+    pub fn process_batch(
+        &mut self,
+        ingress: IfaceId,
+        frames: &[&[u8]],
+        now: Instant,
+        tx: &mut TxBatch,
+    ) {
+        for chunk in frames.chunks(PASS) {
+            self.run(ingress, chunk, now, Mode::Answer, tx, &mut NoTrace);
+        }
+    }
+
+    /// Handles one frame as [`process`](Self::process) does, recording the
+    /// verdict of every stage it went through. Off the fast path (it
+    /// allocates the trace); the fast path's code is a separate
+    /// monomorphised copy that records nothing.
+    pub fn trace(
+        &mut self,
+        ingress: IfaceId,
+        frame: &[u8],
+        now: Instant,
+        tx: &mut TxBatch,
+    ) -> Trace {
+        let mut trace = Trace::default();
+        self.run(ingress, &[frame], now, Mode::Answer, tx, &mut trace);
+        trace
+    }
+
+    /// Runs up to [`PASS`] frames through the two passes.
+    #[inline]
+    fn run<T: Tracer>(
+        &mut self,
+        ingress: IfaceId,
+        frames: &[&[u8]],
+        now: Instant,
+        mode: Mode,
+        tx: &mut TxBatch,
+        trace: &mut T,
+    ) {
         let Router { config, fib, state } = self;
         let Some(iface) = config.iface(ingress) else {
             // No interface to count on: count on the first, if any.
             if let Some(s) = state.ifaces.first_mut() {
-                s.stats.drop(DropReason::UnknownInterface);
+                for _ in frames {
+                    s.stats.drop(DropReason::UnknownInterface);
+                }
             }
             return;
         };
         let first_tx = tx.len();
-        if let Some(s) = state.ifaces.get_mut(usize::from(ingress.0)) {
-            s.stats.rx_frames += 1;
-            s.stats.rx_bytes += frame.len() as u64;
+        let frames = frames.get(..frames.len().min(PASS)).unwrap_or_default();
+        let mut classified = [Classified::EMPTY; PASS];
+        for (slot, frame) in classified.iter_mut().zip(frames) {
+            *slot = classify(config, fib, iface, frame, trace);
         }
-        if let Err(reason) = state.ethernet_input(config, fib, iface, frame, now, tx) {
-            state.count_drop(ingress, reason);
+        for (c, frame) in classified.iter().zip(frames) {
+            act(state, config, iface, frame, c, now, mode, tx, trace);
+        }
+        if mode == Mode::Answer {
+            if let Some(s) = state.stats_mut(ingress) {
+                s.rx_frames += frames.len() as u64;
+                s.rx_bytes += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+            }
         }
         state.account_tx(tx, first_tx);
     }
@@ -266,9 +472,18 @@ impl Router {
     /// Counts a frame the I/O layer dropped before the engine saw it
     /// (truncated by the ring, VLAN-tagged by the device).
     pub fn count_rx_drop(&mut self, ingress: IfaceId, reason: DropReason) {
-        if let Some(s) = self.state.ifaces.get_mut(usize::from(ingress.0)) {
-            s.stats.rx_frames += 1;
-            s.stats.drop(reason);
+        if let Some(s) = self.state.stats_mut(ingress) {
+            s.rx_frames += 1;
+            s.drop(reason);
+        }
+    }
+
+    /// Counts frames punted to a service that this process does not run
+    /// (the caller drops them).
+    pub fn count_unserved_punts(&mut self, tx: &TxBatch) {
+        let ingress: Vec<IfaceId> = tx.punts().map(|p| p.ingress).collect();
+        for id in ingress {
+            self.state.count_drop(id, DropReason::PuntNoService);
         }
     }
 
@@ -294,9 +509,9 @@ impl Router {
         let Router { config, state, .. } = self;
         let first_tx = tx.len();
         if state.owns_timers {
-            state.ra_timers(config, now, tx);
+            ra_timers(state, config, now, tx);
         }
-        state.neighbor_timers(config, now, tx);
+        resolve::timers(state, config, now, tx);
         state.account_tx(tx, first_tx);
     }
 
@@ -315,358 +530,32 @@ impl Router {
     }
 }
 
-impl WorkerState {
-    pub(crate) fn iface_mut(&mut self, id: IfaceId) -> Option<&mut IfaceState> {
-        self.ifaces.get_mut(usize::from(id.0))
-    }
-
-    pub(crate) fn stats_mut(&mut self, id: IfaceId) -> Option<&mut IfaceStats> {
-        self.iface_mut(id).map(|s| &mut s.stats)
-    }
-
-    pub(crate) fn count_drop(&mut self, id: IfaceId, reason: DropReason) {
-        if let Some(s) = self.stats_mut(id) {
-            s.drop(reason);
-        }
-    }
-
-    fn account_tx(&mut self, tx: &TxBatch, from: usize) {
-        for index in from..tx.len() {
-            if let Some((iface, bytes)) = tx.get(index) {
-                if let Some(s) = self.stats_mut(iface) {
-                    s.tx_frames += 1;
-                    s.tx_bytes += bytes.len() as u64;
-                }
-            }
-        }
-    }
-
-    fn ra_timers(&mut self, config: &CompiledConfig, now: Instant, tx: &mut TxBatch) {
-        let (min, max) = (config.ra_min_interval(), config.ra_max_interval());
-        for iface in &config.ifaces {
-            let Some(content) = &iface.ra else { continue };
-            let Some(state) = self.ifaces.get_mut(usize::from(iface.id.0)) else {
-                continue;
-            };
-            let Some(timer) = state.ra_timer.as_mut() else {
-                continue;
-            };
-            if timer.next_multicast > now {
-                continue;
-            }
-            emit::router_advert_multicast(tx, iface, content.body());
-            timer.sent_multicast(now, min, max, &mut self.rng);
-            state.stats.tx_ra_unsolicited += 1;
-        }
-    }
-
-    fn ethernet_input(
-        &mut self,
-        config: &CompiledConfig,
-        fib: &Fib,
-        iface: &IfaceConfig,
-        bytes: &[u8],
-        now: Instant,
-        tx: &mut TxBatch,
-    ) -> Verdict {
-        let frame = EthernetFrame::new_checked(bytes).map_err(|_| DropReason::EthernetTruncated)?;
-        let eth = EthernetRepr::parse(&frame).map_err(|_| DropReason::EthernetTruncated)?;
-        if eth.vlan.is_some() {
-            return Err(DropReason::VlanTagged);
-        }
-        if eth.src_addr.is_multicast() {
-            return Err(DropReason::BadSourceMac);
-        }
-        if eth.src_addr == iface.mac {
-            return Err(DropReason::OwnSourceMac);
-        }
-        if eth.dst_addr != iface.mac && !eth.dst_addr.is_multicast() {
-            return Err(DropReason::NotOurMac);
-        }
-        let l2 = L2Info {
-            src_mac: eth.src_addr,
+/// Sends the periodic RAs that are due.
+fn ra_timers(state: &mut WorkerState, config: &CompiledConfig, now: Instant, tx: &mut TxBatch) {
+    let (min, max) = (config.ra_min_interval(), config.ra_max_interval());
+    let WorkerState { ifaces, rng, .. } = state;
+    for iface in &config.ifaces {
+        let Some(content) = &iface.ra else { continue };
+        let Some(s) = ifaces.get_mut(usize::from(iface.id.0)) else {
+            continue;
         };
-        let l3 = bytes
-            .get(eth.header_len()..)
-            .ok_or(DropReason::EthernetTruncated)?;
-        match eth.ethertype {
-            EtherType::Ipv6 => self.ipv6_input(config, fib, iface, l2, l3, now, tx),
-            EtherType::Ipv4 => self.ipv4_input(config, fib, iface, l2, l3, now, tx),
-            EtherType::Arp => self.arp_input(iface, l3, now, tx),
-            _ => Err(DropReason::UnknownEthertype),
+        let Some(timer) = s.ra_timer.as_mut() else {
+            continue;
+        };
+        if timer.next_multicast > now {
+            continue;
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn ipv6_input(
-        &mut self,
-        config: &CompiledConfig,
-        fib: &Fib,
-        iface: &IfaceConfig,
-        l2: L2Info,
-        bytes: &[u8],
-        now: Instant,
-        tx: &mut TxBatch,
-    ) -> Verdict {
-        let packet = Ipv6Packet::new_checked(bytes).map_err(|_| DropReason::Ipv6Malformed)?;
-        let ip = Ipv6Repr::parse(&packet).map_err(|_| DropReason::Ipv6Malformed)?;
-        if ip.src_addr.is_multicast() {
-            return Err(DropReason::Ipv6SourceMulticast);
-        }
-        if ip.dst_addr.is_multicast() {
-            if !iface.joined(&ip.dst_addr) {
-                return Err(DropReason::Ipv6MulticastNotJoined);
-            }
-        } else if !config.owns_ipv6(&ip.dst_addr) {
-            return self.forward_v6(config, fib, iface, l2, &packet, &ip, now, tx);
-        }
-        let payload = packet.payload();
-        let upper = crate::wire::walk_extension_headers(ip.next_header, payload)
-            .map_err(|_| DropReason::Ipv6ExtHeaderMalformed)?;
-        if upper.fragment.is_some() {
-            // The router reassembles nothing addressed to itself.
-            return Err(DropReason::Ipv6LocalUnhandled);
-        }
-        let data = payload
-            .get(upper.offset..)
-            .ok_or(DropReason::Ipv6ExtHeaderMalformed)?;
-        match upper.protocol {
-            IpProtocol::Icmpv6 => self.icmpv6_input(iface, l2, &ip, data, now, tx),
-            // No UDP service listens here yet (DHCPv6 comes later): a
-            // closed port, as traceroute to the router expects (RFC 4443
-            // §3.1 code 4); never about multicast (§2.4(e)).
-            IpProtocol::Udp if !ip.dst_addr.is_multicast() && self.answer_local => {
-                let l3 = packet
-                    .as_ref()
-                    .get(..packet.total_len())
-                    .ok_or(DropReason::Ipv6Malformed)?;
-                self.icmp6_error(
-                    config,
-                    iface,
-                    l2.src_mac,
-                    l3,
-                    &ip,
-                    Icmp6Error::PortUnreachable,
-                    now,
-                    tx,
-                );
-                Err(DropReason::Ipv6LocalUnhandled)
-            }
-            _ => Err(DropReason::Ipv6LocalUnhandled),
-        }
-    }
-
-    fn icmpv6_input(
-        &mut self,
-        iface: &IfaceConfig,
-        l2: L2Info,
-        ip: &Ipv6Repr,
-        data: &[u8],
-        now: Instant,
-        tx: &mut TxBatch,
-    ) -> Verdict {
-        let packet = Icmpv6Packet::new_checked(data).map_err(|_| DropReason::Icmpv6Malformed)?;
-        match packet.msg_type() {
-            Icmpv6Message::RouterSolicit
-            | Icmpv6Message::RouterAdvert
-            | Icmpv6Message::NeighborSolicit
-            | Icmpv6Message::NeighborAdvert
-            | Icmpv6Message::Redirect => {
-                if !packet.verify_checksum(&ip.src_addr, &ip.dst_addr) {
-                    return Err(DropReason::Icmpv6Malformed);
-                }
-                let ctx = nd::NdContext {
-                    iface,
-                    l2,
-                    ip_src: ip.src_addr,
-                    ip_dst: ip.dst_addr,
-                    hop_limit: ip.hop_limit,
-                    now,
-                };
-                nd::input(&ctx, &packet, self, tx)
-            }
-            Icmpv6Message::EchoRequest => {
-                let repr = Icmpv6Repr::parse(&ip.src_addr, &ip.dst_addr, &packet)
-                    .map_err(|_| DropReason::Icmpv6Malformed)?;
-                let Icmpv6Repr::EchoRequest {
-                    ident,
-                    seq_no,
-                    data,
-                } = repr
-                else {
-                    return Err(DropReason::Icmpv6Malformed);
-                };
-                let src = if ip.dst_addr.is_multicast() {
-                    iface.source_for(&ip.src_addr)
-                } else {
-                    ip.dst_addr
-                };
-                let reply = Icmpv6Repr::EchoReply {
-                    ident,
-                    seq_no,
-                    data,
-                };
-                if !self.answer_local {
-                    return Ok(());
-                }
-                emit::icmpv6(
-                    tx,
-                    iface,
-                    l2.src_mac,
-                    src,
-                    ip.src_addr,
-                    ORIGINATED_HOP_LIMIT,
-                    &reply,
-                );
-                if let Some(s) = self.stats_mut(iface.id) {
-                    s.tx_echo_reply += 1;
-                }
-                Ok(())
-            }
-            _ => Err(DropReason::Icmpv6Ignored),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn ipv4_input(
-        &mut self,
-        config: &CompiledConfig,
-        fib: &Fib,
-        iface: &IfaceConfig,
-        l2: L2Info,
-        bytes: &[u8],
-        now: Instant,
-        tx: &mut TxBatch,
-    ) -> Verdict {
-        let packet = Ipv4Packet::new_checked(bytes).map_err(|_| DropReason::Ipv4Malformed)?;
-        let ip = Ipv4Repr::parse(&packet).map_err(|e| match e {
-            crate::wire::ParseError::BadChecksum => DropReason::Ipv4BadChecksum,
-            _ => DropReason::Ipv4Malformed,
-        })?;
-        let local = ip.dst_addr == Ipv4Addr::BROADCAST || config.owns_ipv4(&ip.dst_addr);
-        if !local {
-            return self.forward_v4(config, fib, iface, l2, &packet, &ip, now, tx);
-        }
-        if packet.is_fragment() || ip.dst_addr == Ipv4Addr::BROADCAST {
-            return Err(DropReason::Ipv4LocalUnhandled);
-        }
-        match ip.next_header {
-            IpProtocol::Icmp => {
-                let icmp = Icmpv4Packet::new_checked(packet.payload())
-                    .map_err(|_| DropReason::Icmpv4Malformed)?;
-                if icmp.msg_type() != Icmpv4Message::EchoRequest {
-                    return Err(DropReason::Icmpv4Ignored);
-                }
-                let repr = Icmpv4Repr::parse(&icmp).map_err(|_| DropReason::Icmpv4Malformed)?;
-                let Icmpv4Repr::EchoRequest {
-                    ident,
-                    seq_no,
-                    data,
-                } = repr
-                else {
-                    return Err(DropReason::Icmpv4Malformed);
-                };
-                let reply = Icmpv4Repr::EchoReply {
-                    ident,
-                    seq_no,
-                    data,
-                };
-                emit::icmpv4(
-                    tx,
-                    iface,
-                    l2.src_mac,
-                    ip.dst_addr,
-                    ip.src_addr,
-                    ORIGINATED_HOP_LIMIT,
-                    &reply,
-                );
-                if let Some(s) = self.stats_mut(iface.id) {
-                    s.tx_echo_reply += 1;
-                }
-                Ok(())
-            }
-            IpProtocol::Udp if self.answer_local => {
-                let total = usize::from(packet.total_len());
-                let l3 = packet
-                    .as_ref()
-                    .get(..total)
-                    .ok_or(DropReason::Ipv4Malformed)?;
-                self.icmp4_error(
-                    config,
-                    iface,
-                    l2.src_mac,
-                    l3,
-                    Icmp4Error::PortUnreachable,
-                    now,
-                    tx,
-                );
-                Err(DropReason::Ipv4LocalUnhandled)
-            }
-            _ => Err(DropReason::Ipv4LocalUnhandled),
-        }
-    }
-
-    fn arp_input(
-        &mut self,
-        iface: &IfaceConfig,
-        bytes: &[u8],
-        now: Instant,
-        tx: &mut TxBatch,
-    ) -> Verdict {
-        let packet = ArpPacket::new_checked(bytes).map_err(|_| DropReason::ArpMalformed)?;
-        let arp = ArpRepr::parse(&packet).map_err(|_| DropReason::ArpMalformed)?;
-        let sender = arp.source_protocol_addr;
-        let for_us = iface.owns_ipv4(&arp.target_protocol_addr);
-        // RFC 826 "merge": learn or refresh the sender when it has an
-        // address, when the request is for us or the sender is known
-        // already, so gratuitous ARP from strangers creates nothing.
-        let learn = !sender.is_unspecified()
-            && sender != arp.target_protocol_addr
-            && (for_us
-                || self
-                    .iface_mut(iface.id)
-                    .is_some_and(|s| s.arp4.get(sender).is_some()));
-        let gratuitous_known = arp.is_gratuitous()
-            && self
-                .iface_mut(iface.id)
-                .is_some_and(|s| s.arp4.get(sender).is_some());
-        if arp.operation == ArpOperation::Reply && !sender.is_unspecified() {
-            self.release_v4(
-                iface,
-                sender,
-                Some(arp.source_hardware_addr),
-                Some(AdvertFlags::ARP_REPLY),
-                now,
-                tx,
-            );
-        } else if learn || gratuitous_known {
-            self.release_v4(iface, sender, Some(arp.source_hardware_addr), None, now, tx);
-        }
-        match arp.operation {
-            ArpOperation::Request if for_us && !self.answer_local => Ok(()),
-            ArpOperation::Request if for_us => {
-                let reply = ArpRepr {
-                    operation: ArpOperation::Reply,
-                    source_hardware_addr: iface.mac,
-                    source_protocol_addr: arp.target_protocol_addr,
-                    target_hardware_addr: arp.source_hardware_addr,
-                    target_protocol_addr: arp.source_protocol_addr,
-                };
-                emit::arp(tx, iface, arp.source_hardware_addr, &reply);
-                if let Some(s) = self.stats_mut(iface.id) {
-                    s.tx_arp_reply += 1;
-                }
-                Ok(())
-            }
-            ArpOperation::Request => Err(DropReason::ArpNotForUs),
-            _ => Err(DropReason::ArpConsumed),
-        }
+        emit::router_advert_multicast(tx, iface, content.body());
+        timer.sent_multicast(now, min, max, rng);
+        s.stats.tx_ra_unsolicited += 1;
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::neighbor::NeighborLimits;
 
     /// `[router.neighbor]`'s defaults (config, which sits below the engine)
     /// repeat the neighbor cache's own: they must not drift apart.

@@ -30,8 +30,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::{FibEntry, RouteSource};
-use crate::engine::IfaceId;
+use super::{FibAction, FibEntry, RouteSource, NO_ADJACENCY};
+use crate::base::IfaceId;
 
 /// "No entry" in the u32 slots of the tables.
 const NONE: u32 = u32::MAX;
@@ -375,6 +375,8 @@ impl Dir16 {
 pub struct Fib {
     /// Every entry, sorted (IPv4 before IPv6, then by prefix), for `show`.
     entries: Box<[FibEntry]>,
+    /// Distinct (egress, gateway) pairs among the forward entries.
+    adjacency_count: usize,
     v6: Table<u128>,
     v4: Dir16,
 }
@@ -393,6 +395,19 @@ impl Fib {
         entries.sort_unstable_by_key(|e| e.prefix);
         // Indexes must stay below both tables' "no route" values.
         entries.truncate(usize::try_from(EMPTY).unwrap_or(usize::MAX));
+        // One adjacency per distinct (egress, gateway), numbered densely.
+        let mut adjacencies: FxHashMap<(IfaceId, IpAddr), u32> =
+            FxHashMap::with_hasher(FxBuildHasher);
+        for entry in entries.iter_mut() {
+            entry.adjacency = match (entry.action, entry.gateway) {
+                (FibAction::Forward, Some(gw)) => {
+                    let next = u32::try_from(adjacencies.len()).unwrap_or(NO_ADJACENCY);
+                    *adjacencies.entry((entry.iface, gw)).or_insert(next)
+                }
+                _ => NO_ADJACENCY,
+            };
+        }
+        let adjacency_count = adjacencies.len();
 
         let mut v6 = Vec::new();
         let mut v4 = Vec::new();
@@ -403,6 +418,7 @@ impl Fib {
             }
         }
         Fib {
+            adjacency_count,
             entries: entries.into_boxed_slice(),
             v6: Table::build(&v6),
             v4: Dir16::build(&v4),
@@ -440,6 +456,12 @@ impl Fib {
         &self.entries
     }
 
+    /// How many adjacencies the forward entries number: a worker keeps
+    /// one cache slot per adjacency.
+    pub fn adjacency_count(&self) -> usize {
+        self.adjacency_count
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -471,6 +493,8 @@ impl FibEntry {
             iface,
             gateway: None,
             source: RouteSource::Connected,
+            action: FibAction::Forward,
+            adjacency: NO_ADJACENCY,
         }
     }
 }

@@ -83,10 +83,10 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 use ipnet::IpNet;
 
-use crate::engine::IfaceId;
+use crate::base::IfaceId;
 
 pub use fib::Fib;
-pub use rib::{connected_prefixes, Resolved, Rib, RibError, Route, RouteInfo};
+pub use rib::{connected_prefixes, LocalAddress, Resolved, Rib, RibError, Route, RouteInfo};
 
 /// Where a route came from. The derived order is the preference: for the
 /// same prefix a connected route beats a static one, which beats a runtime
@@ -175,6 +175,28 @@ pub struct FibEntry {
     pub gateway: Option<IpAddr>,
     /// Which kind of route won.
     pub source: RouteSource,
+    /// What the packet does: go on, stop here, or go nowhere.
+    pub action: FibAction,
+    /// For a forward entry through a gateway, the number of its
+    /// adjacency (one per distinct egress and gateway, dense from 0, see
+    /// [`Fib::adjacency_count`]): the worker caches the neighbor's
+    /// prebuilt Ethernet header there. [`NO_ADJACENCY`] otherwise.
+    pub adjacency: u32,
+}
+
+/// [`FibEntry::adjacency`] of an entry without one.
+pub const NO_ADJACENCY: u32 = u32::MAX;
+
+/// What a FIB entry tells a packet to do (VPP's receive / drop DPOs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FibAction {
+    /// Transit: resolve the neighbor and send it out of `iface`.
+    Forward,
+    /// One of the router's own addresses: local delivery.
+    Receive,
+    /// Never forwarded: the broadcast address of a connected IPv4 subnet
+    /// (RFC 2644: directed broadcasts are not forwarded).
+    Drop,
 }
 
 impl FibEntry {

@@ -17,14 +17,14 @@
 //! RIB so that it comes back when the prefix does, out of the FIB, and
 //! listed by [`Rib::unresolved`] for `ctl show routes`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 
-use super::{Fib, FibEntry, NextHop, RouteSource};
+use super::{Fib, FibAction, FibEntry, NextHop, RouteSource, NO_ADJACENCY};
+use crate::base::IfaceId;
 use crate::config::{Config, Interface};
-use crate::engine::IfaceId;
 
 /// Why the RIB refused a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -135,6 +135,19 @@ impl Resolver {
 pub struct Rib {
     v6: PrefixMap<Ipv6Net, Slot>,
     v4: PrefixMap<Ipv4Net, Slot>,
+    /// The router's own addresses and its subnets' broadcast addresses:
+    /// host entries of the FIB (receive, drop), not routes, so `show
+    /// routes` does not list them.
+    local: Vec<LocalAddress>,
+}
+
+/// A host entry the FIB gets besides the routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalAddress {
+    /// One of the router's addresses on `iface`: packets to it are local.
+    Receive(IpAddr, IfaceId),
+    /// The broadcast address of a connected IPv4 subnet on `iface`.
+    Broadcast(Ipv4Addr, IfaceId),
 }
 
 impl Rib {
@@ -292,10 +305,34 @@ impl Rib {
                     iface: r.iface,
                     gateway: r.gateway,
                     source,
+                    action: FibAction::Forward,
+                    adjacency: NO_ADJACENCY,
                 })
             })
         });
-        Fib::from_entries(entries)
+        // Host entries come last: for the same prefix the later one wins.
+        let local = self.local.iter().map(|l| {
+            let (addr, iface, action) = match *l {
+                LocalAddress::Receive(a, i) => (a, i, FibAction::Receive),
+                LocalAddress::Broadcast(a, i) => (IpAddr::V4(a), i, FibAction::Drop),
+            };
+            FibEntry {
+                prefix: IpNet::from(addr),
+                iface,
+                gateway: None,
+                source: RouteSource::Connected,
+                action,
+                adjacency: NO_ADJACENCY,
+            }
+        });
+        Fib::from_entries(entries.chain(local))
+    }
+
+    /// Sets the host entries the compiled FIB carries besides the routes:
+    /// the router's own addresses (receive) and its subnets' broadcast
+    /// addresses (drop), so one lookup tells transit from local.
+    pub fn set_local_addresses(&mut self, local: Vec<LocalAddress>) {
+        self.local = local;
     }
 
     fn resolver(&self) -> Resolver {

@@ -4,7 +4,7 @@
 //! receives: solicited RAs here, ICMP errors (RFC 4443 §2.4(f)) and
 //! neighbor solicitations (RFC 6583) later.
 
-use super::Instant;
+use super::time::Instant;
 
 /// `capacity` tokens, refilled at `per_second`; one token per event.
 #[derive(Debug, Clone)]

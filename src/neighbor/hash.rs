@@ -8,7 +8,7 @@
 //! secret per-table seed, and murmur3's 64-bit finaliser so that every input
 //! bit reaches the bucket bits. Not a MAC: just enough that choosing
 //! colliding addresses needs the seed. The seed comes from the engine's
-//! [`Rng`](super::super::rng::Rng), which keeps replays repeatable.
+//! [`Rng`](crate::base::Rng), which keeps replays repeatable.
 
 use core::hash::{BuildHasher, Hasher};
 

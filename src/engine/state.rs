@@ -1,0 +1,160 @@
+//! What one worker changes: per-interface counters, neighbor caches and RA
+//! timers, the adjacency caches, the ICMP error limiter. No other thread
+//! touches it, so nothing on the path takes a lock. Stages borrow it; its
+//! methods live here and nowhere else.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::base::{IfaceId, Instant, Rng, TokenBucket};
+use crate::neighbor::{NeighborLimits, NeighborTable};
+
+use super::compiled::{CompiledConfig, IfaceConfig};
+use super::ra::RaTimer;
+use super::stats::{Consumed, DropReason, IfaceStats};
+use super::TxBatch;
+
+/// One adjacency's cached rewrite: the neighbor's Ethernet header, valid
+/// while the neighbor stays REACHABLE and unchanged (VPP's adjacency
+/// rewrite string). A forwarded packet whose adjacency is valid skips the
+/// neighbor table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Adjacency {
+    /// Destination MAC, source MAC, EtherType: the frame's first 14 bytes.
+    pub rewrite: [u8; 14],
+    /// The neighbor entry's REACHABLE deadline: past it, NUD must see the
+    /// next packet (REACHABLE → STALE → DELAY), so the cache is bypassed.
+    pub valid_until: Instant,
+    /// The neighbor table's generation when cached: any change to the
+    /// table since (a new MAC, a state change, a deletion) invalidates it.
+    pub generation: u64,
+}
+
+impl Adjacency {
+    /// An adjacency that is never valid.
+    pub const EMPTY: Adjacency = Adjacency {
+        rewrite: [0; 14],
+        valid_until: Instant::ZERO,
+        generation: u64::MAX,
+    };
+}
+
+/// One interface's per-worker state.
+#[derive(Debug)]
+pub(crate) struct IfaceState {
+    pub stats: IfaceStats,
+    pub ra_timer: Option<RaTimer>,
+    pub nd6: NeighborTable<Ipv6Addr>,
+    pub arp4: NeighborTable<Ipv4Addr>,
+}
+
+impl IfaceState {
+    /// Fresh state for `iface`: empty caches, the first RA due at `now`.
+    pub fn new(
+        iface: &IfaceConfig,
+        limits: &NeighborLimits,
+        rng: &mut Rng,
+        now: Instant,
+    ) -> IfaceState {
+        IfaceState {
+            stats: IfaceStats::default(),
+            ra_timer: iface.ra.as_ref().map(|_| RaTimer::new(now)),
+            nd6: NeighborTable::new(limits.clone(), rng),
+            arp4: NeighborTable::new(limits.clone(), rng),
+        }
+    }
+}
+
+/// Everything one worker changes.
+#[derive(Debug)]
+pub(crate) struct WorkerState {
+    pub ifaces: Vec<IfaceState>,
+    /// One slot per FIB adjacency (`Fib::adjacency_count`), emptied when a
+    /// new FIB snapshot renumbers them.
+    pub adjacencies: Vec<Adjacency>,
+    pub rng: Rng,
+    /// Whether this worker sends the periodic RAs (one worker does).
+    pub owns_timers: bool,
+    /// RFC 4443 §2.4(f) / RFC 1812 §4.3.2.8.
+    pub icmp_errors: TokenBucket,
+    /// Reused buffer for packets on their way into a neighbor queue.
+    pub scratch: Vec<u8>,
+}
+
+/// The neighbor-cache bounds of a config.
+pub(crate) fn neighbor_limits(config: &CompiledConfig) -> NeighborLimits {
+    let s = config.neighbor_settings;
+    NeighborLimits {
+        max_entries: s.max_entries,
+        max_incomplete: s.max_incomplete,
+        solicit_per_second: s.solicit_per_second,
+        solicit_burst: s.solicit_burst,
+        queue_per_entry_packets: s.queue_per_entry,
+        queue_total_bytes: s.queue_bytes,
+        ..NeighborLimits::default()
+    }
+}
+
+/// The ICMP error limiter of a config.
+pub(crate) fn icmp_limiter(config: &CompiledConfig) -> TokenBucket {
+    let icmp = config.icmp_settings;
+    TokenBucket::new(icmp.burst, icmp.errors_per_second)
+}
+
+impl WorkerState {
+    /// Fresh state for `config`, seeded from `rng`.
+    pub fn new(config: &CompiledConfig, mut rng: Rng, now: Instant) -> WorkerState {
+        let limits = neighbor_limits(config);
+        let ifaces = config
+            .ifaces
+            .iter()
+            .map(|i| IfaceState::new(i, &limits, &mut rng, now))
+            .collect();
+        WorkerState {
+            ifaces,
+            adjacencies: Vec::new(),
+            rng,
+            owns_timers: true,
+            icmp_errors: icmp_limiter(config),
+            scratch: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    pub fn iface_mut(&mut self, id: IfaceId) -> Option<&mut IfaceState> {
+        self.ifaces.get_mut(usize::from(id.0))
+    }
+
+    pub fn stats_mut(&mut self, id: IfaceId) -> Option<&mut IfaceStats> {
+        self.iface_mut(id).map(|s| &mut s.stats)
+    }
+
+    pub fn count_drop(&mut self, id: IfaceId, reason: DropReason) {
+        if let Some(s) = self.stats_mut(id) {
+            s.drop(reason);
+        }
+    }
+
+    pub fn count_consumed(&mut self, id: IfaceId, kind: Consumed) {
+        if let Some(s) = self.stats_mut(id) {
+            s.consume(kind);
+        }
+    }
+
+    /// Empties every adjacency slot and sizes them for a FIB with `count`
+    /// adjacencies.
+    pub fn reset_adjacencies(&mut self, count: usize) {
+        self.adjacencies.clear();
+        self.adjacencies.resize(count, Adjacency::EMPTY);
+    }
+
+    /// Counts the frames emitted since `from` as sent by their interfaces.
+    pub fn account_tx(&mut self, tx: &TxBatch, from: usize) {
+        for index in from..tx.len() {
+            if let Some((iface, bytes)) = tx.get(index) {
+                if let Some(s) = self.stats_mut(iface) {
+                    s.tx_frames += 1;
+                    s.tx_bytes += bytes.len() as u64;
+                }
+            }
+        }
+    }
+}
