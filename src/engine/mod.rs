@@ -36,7 +36,7 @@ mod state;
 
 pub use crate::base::{IfaceId, Instant};
 pub use compiled::{BuildError, CompiledConfig, IfaceConfig, LinkInfo};
-pub use next::{Next, Service, Stage, Step, Trace};
+pub use next::{Forward, Hop, Next, Service, Stage, Step, Trace};
 pub use router::Router;
 pub use stats::{Consumed, DropReason, IfaceStats};
 pub use tx::{Punted, TxBatch, TxFrame};

@@ -14,7 +14,7 @@
 //! lives in [`WorkerState`] and belongs to one worker, so nothing on the
 //! path takes a lock.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::base::{IfaceId, Instant, Rng};
@@ -25,10 +25,10 @@ use crate::wire::{EtherType, EthernetAddress};
 
 use super::compiled::{BuildError, CompiledConfig, IfaceConfig, LinkInfo};
 use super::emit;
-use super::next::{Next, NoTrace, Stage, Step, Trace, Tracer};
+use super::next::{Hop, Next, NoTrace, Stage, Step, Trace, Tracer};
 use super::ra::RaTimer;
-use super::stage::ip4_input::{self, Ip4};
-use super::stage::ip6_input::{self, Ip6};
+use super::stage::ip4_input;
+use super::stage::ip6_input;
 use super::stage::lookup::{self, Route};
 use super::stage::{arp, filter, icmp_error, l2, local, resolve, rewrite, Ctx, Mode};
 use super::state::{icmp_limiter, neighbor_limits, IfaceState, WorkerState};
@@ -41,17 +41,19 @@ pub use super::stage::icmp_error::ORIGINATED_HOP_LIMIT;
 /// a stack array.
 const PASS: usize = 32;
 
-/// What the read-only first pass leaves for the second.
+/// What the read-only first pass leaves for the second. Kept small (the
+/// pass holds 32 of them): local packets are parsed again by the second
+/// pass, which costs a header parse off the forwarding path.
 #[derive(Debug, Clone, Copy)]
-enum Work<'a> {
+enum Work {
     /// A verdict is reached (transit packets: `Next::Forward`).
     Verdict(Next),
     /// An ARP packet.
     Arp,
     /// IPv6 for the router.
-    Local6(Ip6<'a>),
+    Local6,
     /// IPv4 for the router.
-    Local4(Ip4<'a>),
+    Local4,
 }
 
 /// A frame after the first pass.
@@ -61,7 +63,7 @@ struct Classified<'a> {
     src_mac: EthernetAddress,
     /// The L3 packet (trimmed once IP input has parsed it).
     l3: &'a [u8],
-    work: Work<'a>,
+    work: Work,
 }
 
 impl Classified<'_> {
@@ -95,7 +97,7 @@ macro_rules! stage {
 
 /// The first pass for one frame: the stages that read only the config and
 /// the FIB.
-#[inline]
+#[inline(always)]
 fn classify<'a, T: Tracer>(
     config: &CompiledConfig,
     fib: &Fib,
@@ -130,7 +132,7 @@ fn classify<'a, T: Tracer>(
             );
             out.l3 = ip.l3;
             if ip.repr.dst_addr.is_multicast() {
-                out.work = Work::Local6(ip);
+                out.work = Work::Local6;
                 return out;
             }
             let route = stage!(
@@ -145,7 +147,7 @@ fn classify<'a, T: Tracer>(
                 }
             );
             out.work = match route {
-                Route::Local => Work::Local6(ip),
+                Route::Local => Work::Local6,
                 Route::Forward(fwd) => Work::Verdict(Next::Forward(fwd)),
             };
         }
@@ -158,7 +160,7 @@ fn classify<'a, T: Tracer>(
             });
             out.l3 = ip.l3;
             if ip.repr.dst_addr == Ipv4Addr::BROADCAST {
-                out.work = Work::Local4(ip);
+                out.work = Work::Local4;
                 return out;
             }
             let route = stage!(
@@ -173,7 +175,7 @@ fn classify<'a, T: Tracer>(
                 }
             );
             out.work = match route {
-                Route::Local => Work::Local4(ip),
+                Route::Local => Work::Local4,
                 Route::Forward(fwd) => Work::Verdict(Next::Forward(fwd)),
             };
         }
@@ -201,7 +203,7 @@ fn record<T: Tracer>(trace: &mut T, stage: Stage, next: Next) -> Next {
 /// The second pass for one frame: the stages that change worker state,
 /// then the verdict's action and its counter.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn act<T: Tracer>(
     state: &mut WorkerState,
     config: &CompiledConfig,
@@ -223,11 +225,17 @@ fn act<T: Tracer>(
     let mut next = match c.work {
         Work::Verdict(next) => next,
         Work::Arp => record(trace, Stage::Arp, arp::input(state, &ctx, c.l3, tx)),
-        Work::Local6(ip) => {
-            let (stage, next) = local::input_v6(state, &ctx, &ip, tx, trace);
-            record(trace, stage, next)
-        }
-        Work::Local4(ip) => record(trace, Stage::Local4, local::input_v4(state, &ctx, &ip, tx)),
+        Work::Local6 => match ip6_input::input(ingress, c.l3) {
+            Ok(ip) => {
+                let (stage, next) = local::input_v6(state, &ctx, &ip, tx, trace);
+                record(trace, stage, next)
+            }
+            Err(next) => next,
+        },
+        Work::Local4 => match ip4_input::input(c.l3) {
+            Ok(ip) => record(trace, Stage::Local4, local::input_v4(state, &ctx, &ip, tx)),
+            Err(next) => next,
+        },
     };
     if let Next::Forward(fwd) = next {
         next = match filter::check(&ctx, &fwd, c.l3) {
@@ -236,8 +244,8 @@ fn act<T: Tracer>(
                     trace.record(Stage::Filter, Step::Pass);
                 }
                 let sent = match fwd.next_hop {
-                    IpAddr::V6(_) => rewrite::forward_v6(state, &ctx, c.l3, fwd, tx),
-                    IpAddr::V4(_) => rewrite::forward_v4(state, &ctx, c.l3, fwd, tx),
+                    Hop::V6(_) => rewrite::forward_v6(state, &ctx, c.l3, fwd, tx),
+                    Hop::V4(_) => rewrite::forward_v4(state, &ctx, c.l3, fwd, tx),
                 };
                 record(trace, Stage::Rewrite, sent)
             }
@@ -394,7 +402,7 @@ impl Router {
     }
 
     /// Handles one received frame, appending any answer to `tx`.
-    #[inline]
+    #[inline(always)]
     pub fn process(&mut self, ingress: IfaceId, frame: &[u8], now: Instant, tx: &mut TxBatch) {
         self.run(ingress, &[frame], now, Mode::Answer, tx, &mut NoTrace);
     }
@@ -431,7 +439,7 @@ impl Router {
     }
 
     /// Runs up to [`PASS`] frames through the two passes.
-    #[inline]
+    #[inline(always)]
     fn run<T: Tracer>(
         &mut self,
         ingress: IfaceId,
@@ -453,12 +461,17 @@ impl Router {
         };
         let first_tx = tx.len();
         let frames = frames.get(..frames.len().min(PASS)).unwrap_or_default();
-        let mut classified = [Classified::EMPTY; PASS];
-        for (slot, frame) in classified.iter_mut().zip(frames) {
-            *slot = classify(config, fib, iface, frame, trace);
-        }
-        for (c, frame) in classified.iter().zip(frames) {
-            act(state, config, iface, frame, c, now, mode, tx, trace);
+        if let [frame] = frames {
+            let c = classify(config, fib, iface, frame, trace);
+            act(state, config, iface, frame, &c, now, mode, tx, trace);
+        } else {
+            let mut classified = [Classified::EMPTY; PASS];
+            for (slot, frame) in classified.iter_mut().zip(frames) {
+                *slot = classify(config, fib, iface, frame, trace);
+            }
+            for (c, frame) in classified.iter().zip(frames) {
+                act(state, config, iface, frame, c, now, mode, tx, trace);
+            }
         }
         if mode == Mode::Answer {
             if let Some(s) = state.stats_mut(ingress) {

@@ -22,7 +22,7 @@ pub(crate) struct Ip4<'a> {
 }
 
 /// Parses the IPv4 datagram of a frame.
-#[inline]
+#[inline(always)]
 pub(crate) fn input(bytes: &[u8]) -> Result<Ip4<'_>, Next> {
     let drop = |r| Next::Drop(r);
     let packet = Ipv4Packet::new_checked(bytes).map_err(|e| drop(DropReason::ipv4(e)))?;

@@ -16,7 +16,7 @@ pub(crate) struct Ip6<'a> {
 }
 
 /// Parses the IPv6 packet of a frame received on `iface`.
-#[inline]
+#[inline(always)]
 pub(crate) fn input<'a>(iface: &IfaceConfig, bytes: &'a [u8]) -> Result<Ip6<'a>, Next> {
     let drop = |r| Next::Drop(r);
     let packet = Ipv6Packet::new_checked(bytes).map_err(|e| drop(DropReason::ipv6(e)))?;

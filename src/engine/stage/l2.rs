@@ -15,7 +15,7 @@ pub(crate) struct L2 {
 }
 
 /// Checks the Ethernet header of a frame received on `iface`.
-#[inline]
+#[inline(always)]
 pub(crate) fn input(iface: &IfaceConfig, frame: &[u8]) -> Result<L2, Next> {
     let drop = |r| Next::Drop(r);
     let eth = EthernetFrame::new_checked(frame)

@@ -19,7 +19,7 @@ use crate::route::{Fib, FibAction};
 use crate::wire::is_link_local;
 
 use super::super::compiled::CompiledConfig;
-use super::super::next::{Forward, Icmp4Error, Icmp6Error, IcmpError, Next};
+use super::super::next::{Forward, Hop, Icmp4Error, Icmp6Error, IcmpError, Next};
 use super::super::stats::DropReason;
 use super::ip4_input::Ip4;
 use super::ip6_input::Ip6;
@@ -40,7 +40,7 @@ pub(crate) fn ipv4_martian(a: &Ipv4Addr) -> bool {
 }
 
 /// Looks up a unicast IPv6 destination.
-#[inline]
+#[inline(always)]
 pub(crate) fn lookup_v6(config: &CompiledConfig, fib: &Fib, ip: &Ip6<'_>) -> Result<Route, Next> {
     let (src, dst) = (ip.repr.src_addr, ip.repr.dst_addr);
     let entry = fib.lookup_v6(dst);
@@ -72,8 +72,8 @@ pub(crate) fn lookup_v6(config: &CompiledConfig, fib: &Fib, ip: &Ip6<'_>) -> Res
         ))));
     }
     let next_hop = match entry.gateway {
-        None => IpAddr::V6(dst),
-        Some(gw @ IpAddr::V6(_)) => gw,
+        None => Hop::V6(u128::from(dst)),
+        Some(IpAddr::V6(gw)) => Hop::V6(u128::from(gw)),
         Some(IpAddr::V4(_)) => return Err(drop(DropReason::NextHopFamilyMismatch)),
     };
     Ok(Route::Forward(Forward {
@@ -84,7 +84,7 @@ pub(crate) fn lookup_v6(config: &CompiledConfig, fib: &Fib, ip: &Ip6<'_>) -> Res
 }
 
 /// Looks up an IPv4 destination other than the limited broadcast.
-#[inline]
+#[inline(always)]
 pub(crate) fn lookup_v4(config: &CompiledConfig, fib: &Fib, ip: &Ip4<'_>) -> Result<Route, Next> {
     let (src, dst) = (ip.repr.src_addr, ip.repr.dst_addr);
     let entry = fib.lookup_v4(dst);
@@ -118,8 +118,8 @@ pub(crate) fn lookup_v4(config: &CompiledConfig, fib: &Fib, ip: &Ip4<'_>) -> Res
         ))));
     }
     let next_hop = match entry.gateway {
-        None => IpAddr::V4(dst),
-        Some(gw @ IpAddr::V4(_)) => gw,
+        None => Hop::V4(u32::from(dst)),
+        Some(IpAddr::V4(gw)) => Hop::V4(u32::from(gw)),
         Some(IpAddr::V6(_)) => return Err(drop(DropReason::NextHopFamilyMismatch)),
     };
     Ok(Route::Forward(Forward {

@@ -15,7 +15,7 @@
 //! with an ICMP error quoting it unchanged; they are rewritten when
 //! released (`resolve.rs`).
 
-use std::net::IpAddr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::base::IfaceId;
 use crate::neighbor::{NeighborAddr, NeighborTable, RefuseReason, Resolution};
@@ -23,7 +23,7 @@ use crate::wire::{EtherType, EthernetAddress, Ipv4Packet, Ipv6Packet};
 
 use super::super::compiled::IfaceConfig;
 use super::super::emit::ethernet_header;
-use super::super::next::{Forward, Next};
+use super::super::next::{Forward, Hop, Next};
 use super::super::state::{Adjacency, WorkerState};
 use super::super::stats::{Consumed, DropReason};
 use super::super::TxBatch;
@@ -45,7 +45,7 @@ fn refused(reason: RefuseReason) -> DropReason {
 
 /// Copies an IPv6 packet behind `header` into the TX batch and decrements
 /// its hop limit there (the caller checked it is above 1).
-#[inline]
+#[inline(always)]
 pub(crate) fn send_v6(tx: &mut TxBatch, egress: IfaceId, header: &[u8; 14], l3: &[u8]) {
     let sent = tx.push_frame(egress, header, l3);
     let mut ip = Ipv6Packet::new_unchecked(sent);
@@ -56,7 +56,7 @@ pub(crate) fn send_v6(tx: &mut TxBatch, egress: IfaceId, header: &[u8; 14], l3: 
 /// Copies an IPv4 packet behind `header` into the TX batch, fragmenting it
 /// when larger than `mtu`, with its TTL decremented; returns the frames
 /// sent.
-#[inline]
+#[inline(always)]
 pub(crate) fn send_v4(
     tx: &mut TxBatch,
     egress: &IfaceConfig,
@@ -82,15 +82,15 @@ fn with_note(scratch: &mut Vec<u8>, ingress: IfaceId, prev_hop: EthernetAddress,
 }
 
 /// The adjacency slot's header, when it is valid at `now` for `table`.
-#[inline]
-fn cached<A: NeighborAddr>(
-    adjacencies: &[Adjacency],
+#[inline(always)]
+fn cached<'a, A: NeighborAddr>(
+    adjacencies: &'a [Adjacency],
     index: u32,
     table: &NeighborTable<A>,
     now: crate::base::Instant,
-) -> Option<[u8; 14]> {
+) -> Option<&'a [u8; 14]> {
     let adj = adjacencies.get(usize::try_from(index).ok()?)?;
-    (now < adj.valid_until && adj.generation == table.generation()).then_some(adj.rewrite)
+    (now < adj.valid_until && adj.generation == table.generation()).then_some(&adj.rewrite)
 }
 
 /// Caches `header` in the adjacency slot while the neighbor is REACHABLE.
@@ -118,7 +118,7 @@ fn remember<A: NeighborAddr>(
 }
 
 /// Forwards a transit IPv6 packet toward `fwd`.
-#[inline]
+#[inline(always)]
 pub(crate) fn forward_v6(
     state: &mut WorkerState,
     ctx: &Ctx<'_>,
@@ -126,9 +126,10 @@ pub(crate) fn forward_v6(
     fwd: Forward,
     tx: &mut TxBatch,
 ) -> Next {
-    let (Some(egress), IpAddr::V6(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
+    let (Some(egress), Hop::V6(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
+    let next_hop = Ipv6Addr::from(next_hop);
     let WorkerState {
         ifaces,
         adjacencies,
@@ -139,7 +140,7 @@ pub(crate) fn forward_v6(
         return Next::Drop(DropReason::UnknownInterface);
     };
     if let Some(header) = cached(adjacencies, fwd.adjacency, &out.nd6, ctx.now) {
-        send_v6(tx, egress.id, &header, l3);
+        send_v6(tx, egress.id, header, l3);
         out.stats.tx_forwarded += 1;
         return Next::Forwarded;
     }
@@ -174,7 +175,7 @@ pub(crate) fn forward_v6(
 }
 
 /// Forwards a transit IPv4 packet toward `fwd`.
-#[inline]
+#[inline(always)]
 pub(crate) fn forward_v4(
     state: &mut WorkerState,
     ctx: &Ctx<'_>,
@@ -182,9 +183,10 @@ pub(crate) fn forward_v4(
     fwd: Forward,
     tx: &mut TxBatch,
 ) -> Next {
-    let (Some(egress), IpAddr::V4(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
+    let (Some(egress), Hop::V4(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
+    let next_hop = Ipv4Addr::from(next_hop);
     let WorkerState {
         ifaces,
         adjacencies,
@@ -195,7 +197,7 @@ pub(crate) fn forward_v4(
         return Next::Drop(DropReason::UnknownInterface);
     };
     let header = match cached(adjacencies, fwd.adjacency, &out.arp4, ctx.now) {
-        Some(header) => header,
+        Some(header) => *header,
         None => match out.arp4.resolve(next_hop, ctx.now) {
             Resolution::Ready(mac) => {
                 let header = ethernet_header(mac, egress.mac, EtherType::Ipv4);
