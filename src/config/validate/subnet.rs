@@ -20,6 +20,7 @@ use ipnet::IpNet;
 use super::{family, family_of, overlaps, reserved_address, Validator};
 use crate::config::derive::{offset, to_u128};
 use crate::config::{AllocationPool, Ipv6Mode, ItemKind, Subnet};
+use crate::wire::dns;
 
 impl<'a> Validator<'a> {
     pub(super) fn subnet(&mut self, s: &'a Subnet) {
@@ -297,7 +298,8 @@ impl<'a> Validator<'a> {
             }
         }
         for domain in &s.domain_search {
-            if let Some(why) = dns_name_problem(domain) {
+            // RFC 1123 host-name labels: a search domain is typed by people.
+            if let Err(why) = dns::check_host_name(domain) {
                 self.err(
                     ItemKind::Subnet,
                     name,
@@ -323,37 +325,6 @@ impl<'a> Validator<'a> {
             }
         }
     }
-}
-
-/// Why `name` is not a DNS name for a search list (RFC 1123 §2.1 labels:
-/// 1..=63 letters, digits and hyphens, no hyphen at either end; at most 253
-/// characters; one trailing dot allowed), or `None` if it is one.
-fn dns_name_problem(name: &str) -> Option<&'static str> {
-    let bare = name.strip_suffix('.').unwrap_or(name);
-    if bare.is_empty() {
-        return Some("empty");
-    }
-    if bare.len() > 253 {
-        return Some("longer than 253 characters");
-    }
-    for label in bare.split('.') {
-        if label.is_empty() {
-            return Some("empty label");
-        }
-        if label.len() > 63 {
-            return Some("label longer than 63 characters");
-        }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Some("labels hold only letters, digits and '-'");
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Some("a label starts or ends with '-'");
-        }
-    }
-    None
 }
 
 #[cfg(test)]
