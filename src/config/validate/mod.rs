@@ -29,6 +29,8 @@ mod router;
 mod security_group;
 mod subnet;
 
+pub use router::MAX_WORKERS;
+
 /// The name of Neutron's implicit security group.
 pub const DEFAULT_GROUP: &str = "default";
 

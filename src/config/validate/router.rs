@@ -2,7 +2,7 @@
 //! ICMP error and I/O ring bounds.
 //!
 //! Rules: name 1..=64 chars of `[A-Za-z0-9_.-]`, not `.`/`..` (it becomes
-//! a socket and state path); `workers` ≥ 1; RA timers per RFC 4861
+//! a socket and state path); `workers` 1..=[`MAX_WORKERS`]; RA timers per RFC 4861
 //! §6.2.1: 4 ≤ MaxRtrAdvInterval ≤ 1800, 3 ≤ MinRtrAdvInterval ≤
 //! 0.75 × Max, AdvDefaultLifetime 0 or Max..=9000.
 
@@ -12,6 +12,13 @@ use crate::config::ItemKind;
 /// Longest router name: it ends up in `/run/routelet/<name>.sock`, which
 /// must fit `sun_path` (108 bytes) with room to spare.
 const MAX_ROUTER_NAME: usize = 64;
+
+/// The most worker threads a config may ask for. Each worker holds its own
+/// rings and flow table per interface, so `workers = 100000` would exhaust
+/// memory (or thread limits) before the router started; 256 is above any
+/// core count a tenant router gets. `run` still clamps the count to the
+/// CPUs available.
+pub const MAX_WORKERS: usize = 256;
 
 impl<'a> Validator<'a> {
     pub(super) fn router(&mut self) {
@@ -44,8 +51,14 @@ impl<'a> Validator<'a> {
                 "name must not be '.' or '..' (it becomes a path)".into(),
             );
         }
-        if r.workers == Some(0) {
-            self.err(ItemKind::Router, name, "workers must be at least 1".into());
+        match r.workers {
+            Some(0) => self.err(ItemKind::Router, name, "workers must be at least 1".into()),
+            Some(n) if n > MAX_WORKERS => self.err(
+                ItemKind::Router,
+                name,
+                format!("workers {n} is more than {MAX_WORKERS} (run uses at most one per CPU)"),
+            ),
+            _ => {}
         }
         let ra = r.ra;
         if !(4..=1800).contains(&ra.max_interval) {
@@ -166,6 +179,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
     use super::super::test_support::*;
+    use super::MAX_WORKERS;
     // ---- router ----
 
     #[test]
@@ -191,6 +205,19 @@ mod tests {
         let mut c = base();
         c.router.workers = Some(0);
         assert_one(&c, "router \"r1\"", "workers must be at least 1");
+    }
+
+    #[test]
+    fn workers_at_most_max() {
+        let mut c = base();
+        c.router.workers = Some(100_000);
+        assert_one(&c, "router \"r1\"", "workers 100000 is more than 256");
+        c.router.workers = Some(MAX_WORKERS + 1);
+        assert_one(&c, "router \"r1\"", "is more than 256");
+        c.router.workers = Some(MAX_WORKERS);
+        assert_eq!(errors(&c), Vec::<String>::new());
+        c.router.workers = Some(1);
+        assert_eq!(errors(&c), Vec::<String>::new());
     }
 
     #[test]
