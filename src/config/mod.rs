@@ -546,43 +546,19 @@ mod tests {
 
     use super::*;
 
-    const SAMPLE: &str = r#"
-[router]
-name = "r1"
+    /// DESIGN.md's two-link router, shared with the control tests.
+    const SAMPLE: &str = include_str!("../../testdata/config/r1.toml");
 
-[[interface]]
-name = "qr0"
-subnets = ["v6-sub", "v4-sub"]
-mac = "fa:16:3e:11:11:01"
-
-[[interface]]
-name = "qg0"
-external = true
-addresses = ["2001:db8:cafe:17::66/64", "203.0.113.102/24"]
-
-[[subnet]]
-name = "v6-sub"
-ip_version = 6
-cidr = "2001:db8:cafe::/64"
-gateway_ip = "2001:db8:cafe::1"
-ipv6_ra_mode = "slaac"
-ipv6_address_mode = "slaac"
-dns_nameservers = ["2001:db8:cafe:a::e"]
-domain_search = ["openstacklocal"]
-
-[[subnet]]
-name = "v4-sub"
-ip_version = 4
-cidr = "198.51.100.0/24"
-
-[[route]]
-destination = "::/0"
-nexthop = "2001:db8:cafe:17::1"
-"#;
+    /// [`SAMPLE`] with a search domain on v6-sub.
+    fn sample_with_search(domains: &str) -> String {
+        let dns = "dns_nameservers = [\"2001:db8:cafe:a::e\"]";
+        assert!(SAMPLE.contains(dns));
+        SAMPLE.replace(dns, &format!("{dns}\ndomain_search = [{domains}]"))
+    }
 
     #[test]
     fn loads_and_summarises() {
-        let cfg = Config::from_toml_str(SAMPLE).unwrap();
+        let cfg = Config::from_toml_str(&sample_with_search("\"openstacklocal\"")).unwrap();
         let s = cfg.summary();
         assert!(
             s.starts_with("router \"r1\": 2 interfaces, 2 subnets, 1 route"),
@@ -616,8 +592,7 @@ nexthop = "2001:db8:cafe:17::1"
     #[test]
     fn every_syntax_error_has_its_position() {
         // Two broken lines: toml recovers after the first and reports both.
-        let text =
-            "[router]\nname = \"r1\"\nworkers = = 2\n\n[[interface]]\nname = \"qr0\nmtu = 1500\n";
+        let text = include_str!("../../testdata/config/check-syntax-errors.toml");
         let err = Config::from_toml_str(text).unwrap_err();
         let LoadError::Syntax(errors) = &err else {
             panic!("{err:?}");
@@ -628,8 +603,8 @@ nexthop = "2001:db8:cafe:17::1"
             .map(|e| e.position.unwrap().line)
             .collect();
         assert!(lines.len() >= 2, "{err}");
-        assert_eq!(lines.first(), Some(&3), "{err}");
-        assert!(lines.contains(&6), "{err}");
+        assert_eq!(lines.first(), Some(&5), "{err}");
+        assert_eq!(lines.last(), Some(&9), "{err}");
         assert_eq!(err.to_string().lines().count(), lines.len(), "{err}");
     }
 
@@ -676,14 +651,10 @@ nexthop = "2001:db8:cafe:17::1"
 
     #[test]
     fn validation_errors_have_positions() {
-        let text = SAMPLE
+        let text = sample_with_search("\"openstacklocal\", \"bad name\"")
             .replace(
                 "ipv6_address_mode = \"slaac\"",
                 "ipv6_address_mode = \"dhcpv6-stateful\"",
-            )
-            .replace(
-                "domain_search = [\"openstacklocal\"]",
-                "domain_search = [\"openstacklocal\", \"bad name\"]",
             )
             .replace(
                 "subnets = [\"v6-sub\", \"v4-sub\"]",

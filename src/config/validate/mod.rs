@@ -262,60 +262,7 @@ mod test_support {
     use crate::config::{AllocationPool, Config, Route, Subnet};
 
     /// A small valid router: SLAAC v6 + v4 on qr0, external qg0, a port.
-    pub(super) const BASE: &str = r#"
-[router]
-name = "r1"
-
-[[interface]]
-name = "qr0"
-subnets = ["v6-sub", "v4-sub"]
-mac = "fa:16:3e:11:11:01"
-
-[[interface]]
-name = "qg0"
-external = true
-mac = "fa:16:3e:11:11:02"
-addresses = ["2001:db8:cafe:17::66/64", "203.0.113.102/24"]
-
-[[subnet]]
-name = "v6-sub"
-ip_version = 6
-cidr = "2001:db8:cafe::/64"
-gateway_ip = "2001:db8:cafe::1"
-ipv6_ra_mode = "slaac"
-ipv6_address_mode = "slaac"
-dns_nameservers = ["2001:db8:cafe:a::e"]
-domain_search = ["openstacklocal"]
-
-[[subnet]]
-name = "v4-sub"
-ip_version = 4
-cidr = "198.51.100.0/24"
-gateway_ip = "198.51.100.1"
-
-[[route]]
-destination = "::/0"
-nexthop = "2001:db8:cafe:17::1"
-
-[[route]]
-destination = "0.0.0.0/0"
-nexthop = "203.0.113.1"
-
-[[security_group]]
-name = "web"
-rules = [
-  { direction = "ingress", ethertype = "IPv6", protocol = "tcp", port_range_min = 22, port_range_max = 22, remote_ip_prefix = "::/0" },
-  { direction = "ingress", ethertype = "IPv6", protocol = "icmp", remote_ip_prefix = "::/0" },
-  { direction = "egress",  ethertype = "IPv6" },
-  { direction = "egress",  ethertype = "IPv4" },
-]
-
-[[port]]
-name = "vm1"
-mac = "fa:16:3e:79:5a:cc"
-fixed_ips = ["198.51.100.4"]
-security_groups = ["web"]
-"#;
+    pub(super) const BASE: &str = include_str!("../../../testdata/config/validate-base.toml");
 
     pub(super) fn base() -> Config {
         toml::from_str(BASE).unwrap()
