@@ -315,8 +315,7 @@ impl Config {
                 too_large(size),
             ))
         };
-        // usize → u64 cannot truncate on the 32- and 64-bit targets Rust has.
-        let limit = MAX_CONFIG_BYTES as u64;
+        let limit = u64::try_from(MAX_CONFIG_BYTES).unwrap_or(u64::MAX);
         let file = std::fs::File::open(path).map_err(io_error)?;
         let size = file.metadata().map_err(io_error)?.len();
         if size > limit {
@@ -732,6 +731,27 @@ mod tests {
             Some(at("protocol = \"gre\"")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_deep_nesting() {
+        // Every prefix of a real config (cut mid-key, mid-string, mid-table)
+        // is an error value or a config, never a panic.
+        let text = sample_with_search("\"openstacklocal\"");
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let _ = Config::from_toml_str(&text[..end]);
+        }
+        // Nesting past toml's recursion limit, inline and dotted.
+        let deep = format!("a = {}1{}", "{ b = ".repeat(5000), " }".repeat(5000));
+        assert!(matches!(
+            Config::from_toml_str(&deep),
+            Err(LoadError::Syntax(_))
+        ));
+        let dotted = format!("[router]\nname = \"r1\"\n{} = 1\n", ["k"; 5000].join("."));
+        assert!(matches!(
+            Config::from_toml_str(&dotted),
+            Err(LoadError::Syntax(_))
+        ));
     }
 
     #[test]
