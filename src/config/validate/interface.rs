@@ -23,6 +23,7 @@ const MIN_MTU_V4: u32 = 68;
 const MAX_MTU: u32 = 65535;
 
 impl<'a> Validator<'a> {
+    /// Every `[[interface]]`, in file order (rules in the module doc).
     pub(super) fn interfaces(&mut self) {
         let cfg = self.cfg;
         let mut external: Option<&str> = None;

@@ -16,6 +16,7 @@ use crate::config::{ItemKind, Subnet};
 use crate::wire::EthernetAddress;
 
 impl<'a> Validator<'a> {
+    /// Every `[[port]]`, in file order (rules in the module doc).
     pub(super) fn ports(&mut self) {
         let cfg = self.cfg;
         let mut macs: HashMap<EthernetAddress, &str> = HashMap::new();

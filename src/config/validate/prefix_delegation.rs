@@ -11,6 +11,7 @@ use super::{overlaps, Validator};
 use crate::config::ItemKind;
 
 impl<'a> Validator<'a> {
+    /// The `[prefix_delegation]` section, when there is one.
     pub(super) fn prefix_delegation(&mut self) {
         let Some(pd) = &self.cfg.prefix_delegation else {
             return;
@@ -51,6 +52,8 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Every `[[prefix_pool]]`; a pool is checked for overlap against
+    /// the IPv6 pools before it.
     pub(super) fn prefix_pools(&mut self) {
         let connected = self.connected();
         let mut good: Vec<(&str, IpNet)> = Vec::new();

@@ -11,6 +11,7 @@ use super::{family_of, Validator};
 use crate::config::ItemKind;
 
 impl<'a> Validator<'a> {
+    /// Every `[[route]]`, named in errors by its destination as written.
     pub(super) fn routes(&mut self) {
         let connected: Vec<IpNet> = self
             .connected()

@@ -21,6 +21,7 @@ const MAX_ROUTER_NAME: usize = 64;
 pub const MAX_WORKERS: usize = 256;
 
 impl<'a> Validator<'a> {
+    /// The `[router]` section and its sub-tables.
     pub(super) fn router(&mut self) {
         let r = &self.cfg.router;
         let name = r.name.as_str();

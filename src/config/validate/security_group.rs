@@ -13,6 +13,7 @@ use crate::config::derive::{
 use crate::config::{ConfigError, Ethertype, SecurityGroupRule};
 
 impl<'a> Validator<'a> {
+    /// Every rule of every `[[security_group]]`, numbered from 1.
     pub(super) fn security_groups(&mut self) {
         for g in &self.cfg.security_groups {
             for (i, rule) in g.rules.iter().enumerate() {
@@ -27,6 +28,7 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Everything wrong with one rule, as messages.
     pub(super) fn rule_problems(&self, rule: &SecurityGroupRule) -> Vec<String> {
         let mut out = Vec::new();
         let text = rule.protocol.as_deref().unwrap_or("");

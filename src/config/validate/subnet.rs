@@ -23,6 +23,8 @@ use crate::config::{AllocationPool, Ipv6Mode, ItemKind, Subnet};
 use crate::wire::dns;
 
 impl<'a> Validator<'a> {
+    /// One `[[subnet]]`: version, modes, CIDR or prefix delegation,
+    /// gateway, then its pools and DNS.
     pub(super) fn subnet(&mut self, s: &'a Subnet) {
         let name = s.name.as_str();
         let version = match s.ip_version {
@@ -180,6 +182,8 @@ impl<'a> Validator<'a> {
         self.subnet_dns(s, version);
     }
 
+    /// The allocation pools of a subnet whose CIDR is `net`; a pool is
+    /// checked for overlap against the earlier pools that had no error.
     pub(super) fn subnet_pools(&mut self, s: &Subnet, net: IpNet) {
         let name = s.name.as_str();
         let gateway = s.effective_gateway();
@@ -265,6 +269,7 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// DNS servers and search domains of a subnet.
     pub(super) fn subnet_dns(&mut self, s: &Subnet, version: Option<u8>) {
         let name = s.name.as_str();
         let mut seen = HashSet::new();
