@@ -9,6 +9,10 @@
 //! - [`Config::validate`] reports every problem at once, each a
 //!   [`ConfigError`] naming the item (`subnet "v6-sub": ...`), so that one
 //!   `routelet check` run (or one rejected `apply`) shows all of them.
+//! - Every error carries its line and column where the text shows it:
+//!   syntax and schema errors from toml's spans, validation errors from
+//!   the item and key they name ([`ConfigError::position`]; see `locate`).
+//! - A config over [`MAX_CONFIG_BYTES`] is refused before it is parsed.
 //! - Nothing here panics on any input; a broken file is an error value.
 //!
 //! Semantics follow Neutron (the talk's `neutron subnet-create` commands and
@@ -280,7 +284,7 @@ fn too_large(size: u64) -> String {
 impl Config {
     /// Parses a config from TOML text and validates it. Text over
     /// [`MAX_CONFIG_BYTES`] is refused unparsed. Errors carry their line
-    /// and column where the text shows them (see [`locate`]).
+    /// and column where the text shows them (see `config::locate`).
     pub fn from_toml_str(text: &str) -> Result<Config, LoadError> {
         if text.len() > MAX_CONFIG_BYTES {
             let size = u64::try_from(text.len()).unwrap_or(u64::MAX);

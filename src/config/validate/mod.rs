@@ -21,13 +21,13 @@ use ipnet::IpNet;
 use super::schema::{Config, Subnet};
 use super::{ConfigError, ItemKind};
 
-mod interface;
-mod port;
-mod prefix_delegation;
-mod route;
-mod router;
-mod security_group;
-mod subnet;
+pub mod interface;
+pub mod port;
+pub mod prefix_delegation;
+pub mod route;
+pub mod router;
+pub mod security_group;
+pub mod subnet;
 
 pub use router::MAX_WORKERS;
 
