@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use routelet::config::{Config, LoadError};
+use routelet::config::{Config, LoadError, Position};
 use routelet::control::client::CtlArgs;
 use routelet::replay::{self, ReplayOptions};
 use routelet::runtime::{self, RunOptions};
@@ -121,7 +121,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// `routelet check`: the summary on success; else every error on its own
+/// line as `FILE:LINE:COL: message` (`FILE: message` when it has no place),
+/// after a count, and exit 1.
 fn check(path: &std::path::Path) -> ExitCode {
+    let at = |position: Option<Position>| match position {
+        Some(p) => format!("{}:{p}", path.display()),
+        None => path.display().to_string(),
+    };
     match Config::load(path) {
         Ok(config) => {
             println!("{}: ok", path.display());
@@ -131,7 +138,14 @@ fn check(path: &std::path::Path) -> ExitCode {
         Err(LoadError::Invalid(errors)) => {
             eprintln!("{}: {} error(s)", path.display(), errors.len());
             for e in &errors {
-                eprintln!("  {e}");
+                eprintln!("{}: {e}", at(e.position()));
+            }
+            ExitCode::FAILURE
+        }
+        Err(LoadError::Syntax(errors)) => {
+            eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
+            for e in errors.errors() {
+                eprintln!("{}: {}", at(e.position), e.message);
             }
             ExitCode::FAILURE
         }

@@ -165,3 +165,88 @@ fn forwarding_example() {
         .iter()
         .any(|r| r.destination == "::/0".parse().unwrap()));
 }
+
+fn check(fixture: &str) -> (Option<i32>, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/config")
+        .join(fixture);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_routelet"))
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (
+        out.status.code(),
+        stderr.replace(&path.display().to_string(), "FILE"),
+    )
+}
+
+#[test]
+fn cli_check_prints_every_validation_error_with_its_position() {
+    let (code, stderr) = check("check-errors.toml");
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.first(), Some(&"FILE: 3 error(s)"), "{stderr}");
+    assert!(
+        lines.contains(&r#"FILE:8:22: interface "qr0": unknown subnet "missing""#),
+        "{stderr}"
+    );
+    assert!(
+        lines.contains(&r#"FILE:14:1: subnet "v6-sub": ipv6_ra_mode "slaac" and ipv6_address_mode "dhcpv6-stateful" must be equal when both are set"#),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("FILE:13:1: subnet \"v6-sub\": slaac needs a /64 cidr")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_check_prints_every_syntax_error_with_its_position() {
+    let (code, stderr) = check("check-syntax-errors.toml");
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    // toml may report more than one error per broken line.
+    let count = lines.len() - 1;
+    assert!(count >= 2, "{stderr}");
+    assert_eq!(
+        lines.first(),
+        Some(&&*format!("FILE: {count} error(s)")),
+        "{stderr}"
+    );
+    assert!(
+        lines.get(1).is_some_and(|l| l.starts_with("FILE:5:11: ")),
+        "{stderr}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("FILE:9:")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_check_refuses_a_huge_file_without_parsing_it() {
+    let dir = std::env::temp_dir().join(format!("routelet-check-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.toml");
+    let mut text = String::from("[router]\nname = \"r1\"\n");
+    text.push_str(&"# padding\n".repeat(routelet::config::MAX_CONFIG_BYTES / 10 + 1));
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_routelet"))
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("more than the 1048576 (1 MiB) allowed"),
+        "{stderr}"
+    );
+}

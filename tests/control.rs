@@ -28,36 +28,8 @@ use routelet::control::{
     ShowWhat,
 };
 
-const CONFIG: &str = r#"[router]
-name = "r1"
-
-[[interface]]
-name = "qr0"
-subnets = ["v6-sub", "v4-sub"]
-
-[[interface]]
-name = "qg0"
-external = true
-addresses = ["2001:db8:cafe:17::66/64", "203.0.113.102/24"]
-
-[[subnet]]
-name = "v6-sub"
-ip_version = 6
-cidr = "2001:db8:cafe::/64"
-gateway_ip = "2001:db8:cafe::1"
-ipv6_ra_mode = "slaac"
-ipv6_address_mode = "slaac"
-dns_nameservers = ["2001:db8:cafe:a::e"]
-
-[[subnet]]
-name = "v4-sub"
-ip_version = 4
-cidr = "198.51.100.0/24"
-
-[[route]]
-destination = "::/0"
-nexthop = "2001:db8:cafe:17::1"
-"#;
+/// DESIGN.md's two-link router.
+const CONFIG: &str = include_str!("../testdata/config/r1.toml");
 
 /// Step timeout for test clients: long enough for a loaded 2-core box,
 /// short enough that a hang fails the test.

@@ -294,25 +294,7 @@ fn cli_check_reports_every_error_and_exits_1() {
     let dir = std::env::temp_dir().join(format!("routelet-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.toml");
-    std::fs::write(
-        &path,
-        r#"
-[router]
-name = "r1"
-
-[[interface]]
-name = "qr0"
-subnets = ["v6-sub", "missing"]
-
-[[subnet]]
-name = "v6-sub"
-ip_version = 6
-cidr = "2001:db8:cafe::/56"
-ipv6_ra_mode = "slaac"
-ipv6_address_mode = "dhcpv6-stateful"
-"#,
-    )
-    .unwrap();
+    std::fs::write(&path, include_str!("../testdata/config/check-errors.toml")).unwrap();
     let out = bin()
         .arg("check")
         .arg("--config")

@@ -9,6 +9,10 @@
 //! - [`Config::validate`] reports every problem at once, each a
 //!   [`ConfigError`] naming the item (`subnet "v6-sub": ...`), so that one
 //!   `routelet check` run (or one rejected `apply`) shows all of them.
+//! - Every error carries its line and column where the text shows it:
+//!   syntax and schema errors from toml's spans, validation errors from
+//!   the item and key they name ([`ConfigError::position`]; see `locate`).
+//! - A config over [`MAX_CONFIG_BYTES`] is refused before it is parsed.
 //! - Nothing here panics on any input; a broken file is an error value.
 //!
 //! Semantics follow Neutron (the talk's `neutron subnet-create` commands and
@@ -25,14 +29,40 @@
 )]
 
 mod derive;
+mod locate;
 mod schema;
 pub mod validate;
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 pub use derive::{Dhcpv6Service, RaPolicy, RuleProtocol};
+pub use locate::MAX_SCHEMA_ERRORS;
 pub use schema::*;
+pub use validate::MAX_WORKERS;
+
+/// The largest config accepted, in bytes. A real router's file is a few
+/// KiB; parsing keeps several times the text's size in memory (a 50 MB
+/// file made `check` use 1.28 GB), so anything this large is refused
+/// before it is parsed.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// A place in the config text: 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl core::fmt::Display for Position {
+    /// `LINE:COL`, the form editors and compilers use after a file name.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
 
 /// The kind of config item an error is about; its spelling is the TOML
 /// table name, so a message points at the section to edit.
@@ -85,6 +115,9 @@ pub struct ConfigError {
     name: String,
     rule: Option<usize>,
     message: String,
+    /// Where the item (or the key the message is about) is in the text;
+    /// set by [`Config::from_toml_str`], not part of `Display`.
+    position: Option<Position>,
 }
 
 impl ConfigError {
@@ -95,6 +128,7 @@ impl ConfigError {
             name: name.into(),
             rule: None,
             message: message.into(),
+            position: None,
         }
     }
 
@@ -105,6 +139,7 @@ impl ConfigError {
             name: group.into(),
             rule: Some(rule),
             message: message.into(),
+            position: None,
         }
     }
 
@@ -128,6 +163,12 @@ impl ConfigError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// Where in the text the error is, when it was loaded from text and
+    /// the item (or its key) could be found there.
+    pub fn position(&self) -> Option<Position> {
+        self.position
+    }
 }
 
 impl core::fmt::Display for ConfigError {
@@ -146,21 +187,77 @@ impl core::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A TOML error: not TOML, or not the schema (unknown key, wrong type).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SyntaxError {
+    /// Where toml placed it, when it could.
+    pub position: Option<Position>,
+    /// toml's message, e.g. "unknown field `bogus`, expected ...".
+    pub message: String,
+}
+
+impl core::fmt::Display for SyntaxError {
+    /// `line 3, column 1: message`, or the message alone when unplaced.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.position {
+            Some(p) => write!(f, "line {}, column {}: {}", p.line, p.column, self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every TOML error of one load, in file order; `Display` puts one per
+/// line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SyntaxErrors(pub Vec<SyntaxError>);
+
+impl SyntaxErrors {
+    /// The errors, in file order.
+    pub fn errors(&self) -> &[SyntaxError] {
+        &self.0
+    }
+}
+
+impl From<&str> for SyntaxErrors {
+    /// One error without a position.
+    fn from(message: &str) -> Self {
+        SyntaxErrors(vec![SyntaxError {
+            position: None,
+            message: message.to_string(),
+        }])
+    }
+}
+
+impl core::fmt::Display for SyntaxErrors {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a config file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The file could not be read.
+    /// The file could not be read, or is over [`MAX_CONFIG_BYTES`].
     #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    /// Not TOML, or not the schema (unknown key, wrong type); the text is
-    /// toml's, with line and column.
+    /// Not TOML, or not the schema (unknown key, wrong type), or text over
+    /// [`MAX_CONFIG_BYTES`]: every error toml reports, with line and
+    /// column.
     #[error("{0}")]
-    Syntax(String),
-    /// Well-formed but breaks validation rules: every error, one per line.
+    Syntax(SyntaxErrors),
+    /// Well-formed but breaks validation rules: every error, one per line,
+    /// each after its position (`line 17, column 1: subnet "v6-sub": ...`)
+    /// when it has one.
     #[error("{}", join_lines(.0))]
     Invalid(Vec<ConfigError>),
 }
@@ -171,25 +268,70 @@ fn join_lines(errors: &[ConfigError]) -> String {
         if i > 0 {
             out.push('\n');
         }
+        if let Some(p) = e.position() {
+            let _ = write!(out, "line {}, column {}: ", p.line, p.column);
+        }
         let _ = write!(out, "{e}");
     }
     out
 }
 
+/// The message for a config over [`MAX_CONFIG_BYTES`].
+fn too_large(size: u64) -> String {
+    format!("the config is {size} bytes, more than the {MAX_CONFIG_BYTES} (1 MiB) allowed")
+}
+
 impl Config {
-    /// Parses a config from TOML text and validates it.
+    /// Parses a config from TOML text and validates it. Text over
+    /// [`MAX_CONFIG_BYTES`] is refused unparsed. Errors carry their line
+    /// and column where the text shows them (see `config::locate`).
     pub fn from_toml_str(text: &str) -> Result<Config, LoadError> {
-        let config: Config = toml::from_str(text).map_err(|e| LoadError::Syntax(e.to_string()))?;
-        config.validate().map_err(LoadError::Invalid)?;
+        if text.len() > MAX_CONFIG_BYTES {
+            let size = u64::try_from(text.len()).unwrap_or(u64::MAX);
+            return Err(LoadError::Syntax(too_large(size).as_str().into()));
+        }
+        let (doc, errors) = toml::de::DeTable::parse_recoverable(text);
+        if !errors.is_empty() {
+            let errors = errors.iter().map(|e| locate::syntax_error(text, e));
+            return Err(LoadError::Syntax(SyntaxErrors(errors.collect())));
+        }
+        let config =
+            locate::deserialize(&doc, text).map_err(|e| LoadError::Syntax(SyntaxErrors(e)))?;
+        if let Err(mut errors) = config.validate() {
+            locate::locate_validation_errors(doc.get_ref(), text, &mut errors);
+            return Err(LoadError::Invalid(errors));
+        }
         Ok(config)
     }
 
-    /// Reads, parses and validates the config file at `path`.
+    /// Reads, parses and validates the config file at `path`. A file over
+    /// [`MAX_CONFIG_BYTES`] is refused by its size before it is read, and
+    /// at most one byte more is read (a file that grows meanwhile, or one
+    /// without a size, like a pipe).
     pub fn load(path: &Path) -> Result<Config, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        let io_error = |source| LoadError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let too_big = |size| {
+            io_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                too_large(size),
+            ))
+        };
+        let limit = u64::try_from(MAX_CONFIG_BYTES).unwrap_or(u64::MAX);
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        if size > limit {
+            return Err(too_big(size));
+        }
+        let mut text = String::new();
+        file.take(limit.saturating_add(1))
+            .read_to_string(&mut text)
+            .map_err(io_error)?;
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(too_big(u64::try_from(text.len()).unwrap_or(u64::MAX)));
+        }
         Config::from_toml_str(&text)
     }
 
@@ -403,47 +545,23 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
     use super::*;
 
-    const SAMPLE: &str = r#"
-[router]
-name = "r1"
+    /// DESIGN.md's two-link router, shared with the control tests.
+    const SAMPLE: &str = include_str!("../../testdata/config/r1.toml");
 
-[[interface]]
-name = "qr0"
-subnets = ["v6-sub", "v4-sub"]
-mac = "fa:16:3e:11:11:01"
-
-[[interface]]
-name = "qg0"
-external = true
-addresses = ["2001:db8:cafe:17::66/64", "203.0.113.102/24"]
-
-[[subnet]]
-name = "v6-sub"
-ip_version = 6
-cidr = "2001:db8:cafe::/64"
-gateway_ip = "2001:db8:cafe::1"
-ipv6_ra_mode = "slaac"
-ipv6_address_mode = "slaac"
-dns_nameservers = ["2001:db8:cafe:a::e"]
-domain_search = ["openstacklocal"]
-
-[[subnet]]
-name = "v4-sub"
-ip_version = 4
-cidr = "198.51.100.0/24"
-
-[[route]]
-destination = "::/0"
-nexthop = "2001:db8:cafe:17::1"
-"#;
+    /// [`SAMPLE`] with a search domain on v6-sub.
+    fn sample_with_search(domains: &str) -> String {
+        let dns = "dns_nameservers = [\"2001:db8:cafe:a::e\"]";
+        assert!(SAMPLE.contains(dns));
+        SAMPLE.replace(dns, &format!("{dns}\ndomain_search = [{domains}]"))
+    }
 
     #[test]
     fn loads_and_summarises() {
-        let cfg = Config::from_toml_str(SAMPLE).unwrap();
+        let cfg = Config::from_toml_str(&sample_with_search("\"openstacklocal\"")).unwrap();
         let s = cfg.summary();
         assert!(
             s.starts_with("router \"r1\": 2 interfaces, 2 subnets, 1 route"),
@@ -463,11 +581,238 @@ nexthop = "2001:db8:cafe:17::1"
     #[test]
     fn syntax_error_has_position() {
         let err = Config::from_toml_str("[router]\nname = \"r1\"\nbogus = 1\n").unwrap_err();
-        let LoadError::Syntax(text) = &err else {
+        let LoadError::Syntax(errors) = &err else {
             panic!("{err:?}");
         };
-        assert!(text.contains("line 3"), "{text}");
-        assert!(text.contains("bogus"), "{text}");
+        let [e] = errors.errors() else {
+            panic!("{errors:?}");
+        };
+        assert_eq!(e.position, Some(Position { line: 3, column: 1 }));
+        assert!(e.message.contains("bogus"), "{e}");
+        assert!(err.to_string().starts_with("line 3, column 1: "), "{err}");
+    }
+
+    #[test]
+    fn every_syntax_error_has_its_position() {
+        // Two broken lines: toml recovers after the first and reports both.
+        let text = include_str!("../../testdata/config/check-syntax-errors.toml");
+        let err = Config::from_toml_str(text).unwrap_err();
+        let LoadError::Syntax(errors) = &err else {
+            panic!("{err:?}");
+        };
+        let lines: Vec<usize> = errors
+            .errors()
+            .iter()
+            .map(|e| e.position.unwrap().line)
+            .collect();
+        assert!(lines.len() >= 2, "{err}");
+        assert_eq!(lines.first(), Some(&5), "{err}");
+        assert_eq!(lines.last(), Some(&9), "{err}");
+        assert_eq!(err.to_string().lines().count(), lines.len(), "{err}");
+    }
+
+    #[test]
+    fn every_schema_error_has_its_position() {
+        let text = SAMPLE
+            .replace("name = \"qr0\"", "name = \"qr0\"\nmtu = \"big\"")
+            .replace("ip_version = 4", "ip_version = 4\nbogus = true")
+            .replace("[[route]]", "[[route]]\nmetric = 1");
+        let err = Config::from_toml_str(&text).unwrap_err();
+        let LoadError::Syntax(errors) = &err else {
+            panic!("{err:?}");
+        };
+        let found: Vec<(usize, &str)> = errors
+            .errors()
+            .iter()
+            .map(|e| (e.position.unwrap().line, e.message.as_str()))
+            .collect();
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.starts_with(needle))
+                .map(|i| i + 1)
+                .unwrap()
+        };
+        assert_eq!(found.len(), 3, "{err}");
+        assert_eq!(found[0].0, line_of("mtu = \"big\""), "{err}");
+        assert_eq!(found[1].0, line_of("bogus"), "{err}");
+        assert!(found[1].1.contains("bogus"), "{err}");
+        assert_eq!(found[2].0, line_of("metric"), "{err}");
+    }
+
+    #[test]
+    fn schema_errors_stop_at_the_cap() {
+        let mut text = String::from("[router]\nname = \"r1\"\n");
+        for i in 0..MAX_SCHEMA_ERRORS + 5 {
+            text.push_str(&format!("\n[[interface]]\nname = \"q{i}\"\nbogus = 1\n"));
+        }
+        let err = Config::from_toml_str(&text).unwrap_err();
+        let LoadError::Syntax(errors) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(errors.errors().len(), MAX_SCHEMA_ERRORS);
+    }
+
+    #[test]
+    fn validation_errors_have_positions() {
+        let text = sample_with_search("\"openstacklocal\", \"bad name\"")
+            .replace(
+                "ipv6_address_mode = \"slaac\"",
+                "ipv6_address_mode = \"dhcpv6-stateful\"",
+            )
+            .replace(
+                "subnets = [\"v6-sub\", \"v4-sub\"]",
+                "subnets = [\"v6-sub\", \"v4-sub\", \"v9\"]",
+            );
+        let err = Config::from_toml_str(&text).unwrap_err();
+        let LoadError::Invalid(errors) = &err else {
+            panic!("{err:?}");
+        };
+        let at = |needle: &str| {
+            let offset = text.find(needle).unwrap();
+            locate::position_at(&text, offset)
+        };
+        let position_of = |phrase: &str| {
+            errors
+                .iter()
+                .find(|e| e.message().contains(phrase))
+                .and_then(ConfigError::position)
+        };
+        assert_eq!(
+            position_of("must be equal"),
+            Some(at("ipv6_ra_mode")),
+            "{err}"
+        );
+        assert_eq!(
+            position_of("not a valid DNS name"),
+            Some(at("\"bad name\"")),
+            "{err}"
+        );
+        assert_eq!(position_of("unknown subnet"), Some(at("\"v9\"")), "{err}");
+        // Display keeps the message whole after the position.
+        let shown = err.to_string();
+        let p = at("ipv6_ra_mode");
+        assert!(
+            shown.contains(&format!(
+                "line {}, column {}: subnet \"v6-sub\": ipv6_ra_mode",
+                p.line, p.column
+            )),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn validation_errors_find_router_keys_rules_and_duplicates() {
+        let text = format!(
+            "{SAMPLE}\n[router.ra]\nmax_interval = 2\n\n[[route]]\ndestination = \"::0/0\"\nnexthop = \"2001:db8:cafe:17::2\"\n\n[[security_group]]\nname = \"web\"\nrules = [\n  {{ direction = \"ingress\", ethertype = \"IPv6\" }},\n  {{ direction = \"ingress\", ethertype = \"IPv4\", protocol = \"gre\" }},\n]\n"
+        );
+        let err = Config::from_toml_str(&text).unwrap_err();
+        let LoadError::Invalid(errors) = &err else {
+            panic!("{err:?}");
+        };
+        let at = |needle: &str| {
+            let offset = text.find(needle).unwrap();
+            locate::position_at(&text, offset)
+        };
+        let position_of = |phrase: &str| {
+            errors
+                .iter()
+                .find(|e| e.message().contains(phrase))
+                .and_then(ConfigError::position)
+        };
+        assert_eq!(
+            position_of("ra max_interval 2"),
+            Some(at("max_interval = 2")),
+            "{err}"
+        );
+        // The second ::/0 route is the duplicate, however it is spelled.
+        assert_eq!(
+            position_of("duplicate destination"),
+            Some(at("destination = \"::0/0\"")),
+            "{err}"
+        );
+        assert_eq!(
+            position_of("protocol \"gre\""),
+            Some(at("protocol = \"gre\"")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_deep_nesting() {
+        // Every prefix of a real config (cut mid-key, mid-string, mid-table)
+        // is an error value or a config, never a panic.
+        let text = sample_with_search("\"openstacklocal\"");
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let _ = Config::from_toml_str(&text[..end]);
+        }
+        // Nesting past toml's recursion limit, inline and dotted.
+        let deep = format!("a = {}1{}", "{ b = ".repeat(5000), " }".repeat(5000));
+        assert!(matches!(
+            Config::from_toml_str(&deep),
+            Err(LoadError::Syntax(_))
+        ));
+        let dotted = format!("[router]\nname = \"r1\"\n{} = 1\n", ["k"; 5000].join("."));
+        assert!(matches!(
+            Config::from_toml_str(&dotted),
+            Err(LoadError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn position_at_counts_lines_and_characters() {
+        let text = "ab\nçd\n";
+        assert_eq!(
+            locate::position_at(text, 0),
+            Position { line: 1, column: 1 }
+        );
+        assert_eq!(
+            locate::position_at(text, 3),
+            Position { line: 2, column: 1 }
+        );
+        // 'd' is after the two-byte 'ç': column 2.
+        assert_eq!(
+            locate::position_at(text, 5),
+            Position { line: 2, column: 2 }
+        );
+        // Inside 'ç' and past the end: clamped, no panic.
+        assert_eq!(
+            locate::position_at(text, 4),
+            Position { line: 2, column: 1 }
+        );
+        assert_eq!(
+            locate::position_at(text, 99),
+            Position { line: 3, column: 1 }
+        );
+    }
+
+    #[test]
+    fn refuses_text_over_the_limit_unparsed() {
+        let mut text = SAMPLE.to_string();
+        text.push_str(&"#".repeat(MAX_CONFIG_BYTES));
+        let err = Config::from_toml_str(&text).unwrap_err();
+        assert!(matches!(err, LoadError::Syntax(_)), "{err:?}");
+        assert!(err.to_string().contains("1048576"), "{err}");
+    }
+
+    #[test]
+    fn load_refuses_a_file_over_the_limit() {
+        let dir = std::env::temp_dir().join(format!("routelet-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.toml");
+        // A valid config padded with comments past the limit: refused by size.
+        let mut text = SAMPLE.to_string();
+        text.push_str(&"# padding\n".repeat(MAX_CONFIG_BYTES / 10 + 1));
+        std::fs::write(&path, &text).unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(matches!(err, LoadError::Io { .. }), "{err:?}");
+        assert!(err.to_string().contains("more than the 1048576"), "{err}");
+        // At the limit it loads.
+        text.truncate(MAX_CONFIG_BYTES);
+        let cut = text.rfind('\n').unwrap() + 1;
+        text.truncate(cut);
+        std::fs::write(&path, &text).unwrap();
+        assert!(Config::load(&path).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -320,22 +320,12 @@ fn check_opaque_list(mut body: &[u8]) -> Result<()> {
 }
 
 /// Uncompressed names (RFC 1035 §3.1) back to back, each ending with the
-/// root label, labels of 1..=63 octets, names of at most 255.
+/// root label, labels of 1..=63 octets, names of at most 255
+/// ([`super::dns::split_wire_name`]).
 fn check_domain_list(mut body: &[u8]) -> Result<()> {
     while !body.is_empty() {
-        let mut name_len = 0usize;
-        loop {
-            let (&len, rest) = body.split_first().ok_or(ParseError::Malformed)?;
-            let len = usize::from(len);
-            name_len = name_len.saturating_add(len).saturating_add(1);
-            if len > 63 || name_len > 255 {
-                return Err(ParseError::Malformed);
-            }
-            body = rest.get(len..).ok_or(ParseError::Malformed)?;
-            if len == 0 {
-                break;
-            }
-        }
+        let (_, rest) = super::dns::split_wire_name(body).map_err(|_| ParseError::Malformed)?;
+        body = rest;
     }
     Ok(())
 }

@@ -211,6 +211,7 @@ pub fn solicited_node(addr: &std::net::Ipv6Addr) -> std::net::Ipv6Addr {
 
 // --- wire-icmp modules ---
 pub mod dhcpv6;
+pub mod dns;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ndisc;

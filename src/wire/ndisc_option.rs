@@ -218,26 +218,20 @@ impl<'a> DomainName<'a> {
     }
 
     /// `Malformed` unless every label is 1..=63 octets, there is at least
-    /// one, and the encoding fits 255 octets (RFC 1035 §2.3.4).
+    /// one, and the encoding fits 255 octets (RFC 1035 §2.3.4); see
+    /// [`super::dns`].
     fn check(&self) -> Result<()> {
-        let mut any = false;
-        if let DomainName::Text(s) = self {
-            // An empty label inside ("a..b") would vanish from labels().
-            let s = s.strip_suffix('.').unwrap_or(s);
-            if s.split('.').any(str::is_empty) {
-                return Err(ParseError::Malformed);
+        let ok = match *self {
+            DomainName::Text(s) => super::dns::check_text_name(s).is_ok(),
+            DomainName::Wire(bytes) => {
+                super::dns::split_wire_name(bytes).is_ok_and(|(name, _)| name.len() > 1)
             }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ParseError::Malformed)
         }
-        for label in self.labels() {
-            if label.len() > 63 {
-                return Err(ParseError::Malformed);
-            }
-            any = true;
-        }
-        if !any || self.encoded_len() > 255 {
-            return Err(ParseError::Malformed);
-        }
-        Ok(())
     }
 
     /// Writes the label encoding into `buf`, which must hold
@@ -349,28 +343,8 @@ fn next_wire_name(wire: &[u8]) -> Result<Option<(&[u8], &[u8])>> {
         Some(0) => return Err(ParseError::Malformed),
         Some(_) => {}
     }
-    let mut at = 0usize;
-    loop {
-        let len = usize::from(*wire.get(at).ok_or(ParseError::Malformed)?);
-        if len == 0 {
-            let end = at.saturating_add(1);
-            if end > 255 {
-                return Err(ParseError::Malformed);
-            }
-            let name = wire.get(..end).ok_or(ParseError::Malformed)?;
-            let rest = wire.get(end..).unwrap_or_default();
-            return Ok(Some((name, rest)));
-        }
-        if len > 63 {
-            // Also refuses compression pointers (0b11xxxxxx), which RFC
-            // 8106 §5.2 forbids here.
-            return Err(ParseError::Malformed);
-        }
-        at = at.saturating_add(1).saturating_add(len);
-        if at >= wire.len() {
-            return Err(ParseError::Malformed);
-        }
-    }
+    let (name, rest) = super::dns::split_wire_name(wire).map_err(|_| ParseError::Malformed)?;
+    Ok(Some((name, rest)))
 }
 
 impl PartialEq for DnsslDomains<'_> {
