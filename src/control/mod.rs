@@ -34,14 +34,18 @@ pub mod protocol;
 pub mod render;
 pub mod server;
 
+use std::io::Read;
 use std::net::IpAddr;
+use std::path::Path;
 
 use ipnet::IpNet;
 use serde_json::Value;
 
 pub use client::{CtlArgs, CtlCommand};
-pub use protocol::{ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat};
-pub use server::{ControlHandle, ControlLimits, ControlServer};
+pub use protocol::{
+    ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat, MAX_APPLY_FILE,
+};
+pub use server::{ControlAccess, ControlHandle, ControlLimits, ControlServer};
 
 /// What the control socket asks of the running router.
 ///
@@ -92,7 +96,18 @@ pub fn dispatch(backend: &dyn Backend, request: Request) -> Result<Value, Contro
             Some(reason) => Err(ControlError::not_supported(reason)),
             None => backend.show(what),
         },
-        Request::Apply { config } => backend.apply(&config),
+        Request::Apply {
+            config: Some(text),
+            path: None,
+        } => backend.apply(&text),
+        Request::Apply {
+            config: None,
+            path: Some(path),
+        } => backend.apply(&read_config_file(&path)?),
+        // `Request::from_line` rejects these; a hand-built request may not.
+        Request::Apply { .. } => Err(ControlError::bad_request(
+            "apply needs exactly one of \"config\" and \"path\"",
+        )),
         Request::Route(RouteRequest::Add {
             destination,
             nexthop,
@@ -100,4 +115,38 @@ pub fn dispatch(backend: &dyn Backend, request: Request) -> Result<Value, Contro
         }) => backend.route_add(destination, nexthop, dev.as_deref()),
         Request::Route(RouteRequest::Del { destination }) => backend.route_del(destination),
     }
+}
+
+/// Reads the config file an `apply` names, on the router's side: a
+/// regular file of at most [`MAX_APPLY_FILE`] bytes of UTF-8. Errors are
+/// the sender's (`bad_request`) and name the path; the file's contents are
+/// never quoted here (the config parser's errors quote what they need).
+fn read_config_file(path: &Path) -> Result<String, ControlError> {
+    let cannot = |why: String| {
+        ControlError::bad_request(format!(
+            "cannot read {} on the router: {why} (apply by path reads the file in the router's own mount namespace)",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(|e| cannot(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| cannot(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(cannot("not a regular file".into()));
+    }
+    if meta.len() > MAX_APPLY_FILE {
+        return Err(cannot(format!(
+            "{} bytes, over the {MAX_APPLY_FILE}-byte limit",
+            meta.len()
+        )));
+    }
+    // The file may grow between the check and the read: read one byte past
+    // the limit at most.
+    let mut bytes = Vec::new();
+    file.take(MAX_APPLY_FILE.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(e.to_string()))?;
+    if bytes.len() as u64 > MAX_APPLY_FILE {
+        return Err(cannot(format!("over the {MAX_APPLY_FILE}-byte limit")));
+    }
+    String::from_utf8(bytes).map_err(|_| cannot("not UTF-8".into()))
 }

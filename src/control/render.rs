@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::model::{
-    drop_description, Applied, ConfigView, InterfaceRow, NeighborRow, RouteRow, StatsRow, Status,
-    SubnetRow,
+    drop_description, ApplyOutcome, ConfigView, ControlStats, InterfaceRow, NeighborRow, RouteRow,
+    StatsRow, Status, SubnetRow,
 };
 use super::protocol::ShowWhat;
 
@@ -47,16 +47,40 @@ pub fn status(data: &Value) -> String {
             "config".into(),
             format!("generation {}", s.config_generation),
         ]);
+        // The server's own counters: shown when something was turned away.
+        let control = data
+            .get("control")
+            .and_then(|c| serde_json::from_value::<ControlStats>(c.clone()).ok());
+        if let Some(c) = control.filter(|c| c.refused + c.evicted + c.timed_out + c.denied > 0) {
+            t.row(vec![
+                "control".into(),
+                format!(
+                    "{}/{} connections; {} refused busy, {} evicted idle, {} timed out, {} denied",
+                    c.connections, c.max_connections, c.refused, c.evicted, c.timed_out, c.denied
+                ),
+            ]);
+        }
         t.render()
     })
 }
 
-/// The text for a successful `apply`.
+/// The text for a successful `apply`, with one line per setting that
+/// needs a restart to take effect.
 pub fn applied(data: &Value) -> String {
-    match serde_json::from_value::<Applied>(data.clone()) {
-        Ok(a) => format!("config applied: generation {}\n", a.config_generation),
-        Err(_) => String::from("config applied\n"),
+    let Ok(a) = serde_json::from_value::<ApplyOutcome>(data.clone()) else {
+        return String::from("config applied\n");
+    };
+    let mut text = format!("config applied: generation {}\n", a.config_generation);
+    for r in &a.restart_required {
+        let _ = writeln!(
+            text,
+            "restart needed: {} stays {} until routelet restarts (requested {})",
+            cell(&r.key),
+            cell(&r.running),
+            cell(&r.requested)
+        );
     }
+    text
 }
 
 /// Pretty JSON, with a newline: `--json` output and the fallback.

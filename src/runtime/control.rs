@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::control::model::{
-    Applied, ConfigView, InterfaceRow, NeighborRow, RouteRow, StatsRow, Status, SubnetRow,
+    ApplyOutcome, ConfigView, InterfaceRow, NeighborRow, RestartRequired, RouteRow, StatsRow,
+    Status, SubnetRow,
 };
 use crate::control::{Backend, ControlError, ShowWhat};
 use crate::engine::{CompiledConfig, IfaceId, IfaceStats};
@@ -22,6 +23,71 @@ use super::{link_infos, Shared};
 
 /// How long `show` waits for the workers' snapshots.
 const SNAPSHOT_WAIT: Duration = Duration::from_millis(500);
+
+/// The settings `routelet run` reads once at start: the control socket it
+/// binds, the worker threads it spawns and the packet rings they open.
+/// An `apply` cannot change them in place; [`keep_restart_only_settings`]
+/// keeps their running values in the applied config (so `show config`
+/// tells the truth) and reports each change as needing a restart.
+///
+/// Returns one [`RestartRequired`] per key whose value `new` changes, and
+/// sets that key in `new` back to `running`'s value.
+pub fn keep_restart_only_settings(running: &Config, new: &mut Config) -> Vec<RestartRequired> {
+    let mut notes = Vec::new();
+    // The socket: the effective path counts (a renamed router without
+    // `control_socket` would move to another default path).
+    let running_socket = crate::control::client::socket_path_for(running);
+    let new_socket = crate::control::client::socket_path_for(new);
+    if running_socket != new_socket {
+        notes.push(RestartRequired {
+            key: "router.control_socket".into(),
+            running: one_line(&running_socket.display().to_string()),
+            requested: one_line(&new_socket.display().to_string()),
+        });
+        new.router.control_socket = Some(running_socket);
+    }
+    if running.router.workers != new.router.workers {
+        let show =
+            |w: Option<usize>| w.map_or_else(|| "absent (one per core)".into(), |w| w.to_string());
+        notes.push(RestartRequired {
+            key: "router.workers".into(),
+            running: show(running.router.workers),
+            requested: show(new.router.workers),
+        });
+        new.router.workers = running.router.workers;
+    }
+    if running.router.io != new.router.io {
+        notes.push(RestartRequired {
+            key: "router.io".into(),
+            running: one_line(&running.router.io),
+            requested: one_line(&new.router.io),
+        });
+        new.router.io = running.router.io;
+    }
+    notes
+}
+
+/// A value as one line of TOML for [`RestartRequired`]: `"text"`, `2`,
+/// or a table's `key = value` pairs joined by commas.
+fn one_line<T: serde::Serialize>(value: &T) -> String {
+    #[derive(serde::Serialize)]
+    struct Wrap<'a, T: serde::Serialize> {
+        v: &'a T,
+    }
+    match toml::to_string(&Wrap { v: value }) {
+        Ok(text) => match text.strip_prefix("v = ") {
+            Some(plain) => plain.trim_end().to_string(),
+            // A table comes as `[v]` and its keys.
+            None => text
+                .lines()
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        Err(e) => format!("<{e}>"),
+    }
+}
 
 /// The backend over the runtime's shared state.
 pub struct RuntimeBackend {
@@ -149,20 +215,7 @@ impl Backend for RuntimeBackend {
                 // Each worker learns every neighbor (see the runtime's
                 // module doc); worker 0's view is complete, others add
                 // entries still resolving on their side.
-                let mut rows: Vec<NeighborRow> = Vec::new();
-                for snap in self.snapshots() {
-                    for row in snap.neighbors {
-                        if !rows
-                            .iter()
-                            .any(|r| r.iface == row.iface && r.addr == row.addr)
-                        {
-                            rows.push(row);
-                        }
-                    }
-                }
-                rows.sort_by(|a, b| {
-                    (&a.iface, &a.family, &a.addr).cmp(&(&b.iface, &b.family, &b.addr))
-                });
+                let rows = NeighborRow::merge(self.snapshots().into_iter().map(|s| s.neighbors));
                 to_value(&rows)
             }
             ShowWhat::Stats => {
@@ -211,7 +264,15 @@ impl Backend for RuntimeBackend {
     }
 
     fn apply(&self, config_text: &str) -> Result<Value, ControlError> {
-        let config = Config::from_toml_str(config_text).map_err(ControlError::from)?;
+        let mut config = Config::from_toml_str(config_text).map_err(ControlError::from)?;
+        let restart_required = {
+            let running = self
+                .shared
+                .source
+                .lock()
+                .map_err(|_| ControlError::internal("config lock poisoned"))?;
+            keep_restart_only_settings(&running, &mut config)
+        };
         let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
         let running: Vec<&str> = self.shared.links.iter().map(|l| l.name.as_str()).collect();
         if names != running {
@@ -235,9 +296,18 @@ impl Backend for RuntimeBackend {
         *source = config;
         drop(source);
         self.shared.wake_all();
+        for r in &restart_required {
+            tracing::warn!(
+                key = %r.key,
+                running = %r.running,
+                requested = %r.requested,
+                "applied config changes a setting that needs a restart; keeping the running value"
+            );
+        }
         tracing::info!(generation, "config applied");
-        to_value(&Applied {
+        to_value(&ApplyOutcome {
             config_generation: generation,
+            restart_required,
         })
     }
 
@@ -296,5 +366,80 @@ impl Backend for RuntimeBackend {
         self.republish_fib()?;
         tracing::info!(%destination, "runtime route removed");
         Ok(serde_json::json!({ "removed": destination.to_string() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+
+    const BASE: &str = "[router]\nname = \"r1\"\n\n[[interface]]\nname = \"qr0\"\n";
+
+    fn config(router_extra: &str) -> Config {
+        Config::from_toml_str(
+            &BASE.replace("name = \"r1\"\n", &format!("name = \"r1\"\n{router_extra}")),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unchanged_restart_settings_need_no_restart() {
+        let running = config("workers = 2\n");
+        let mut new = config("workers = 2\n");
+        assert_eq!(keep_restart_only_settings(&running, &mut new), []);
+        assert_eq!(new, running);
+    }
+
+    #[test]
+    fn restart_settings_keep_running_values_and_are_reported() {
+        let running = config("workers = 2\n");
+        let mut new = config(
+            "workers = 4\ncontrol_socket = \"/run/routelet/other.sock\"\n[router.io]\nrx_ring = \"v2\"\n",
+        );
+        let notes = keep_restart_only_settings(&running, &mut new);
+        let keys: Vec<&str> = notes.iter().map(|n| n.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["router.control_socket", "router.workers", "router.io"]
+        );
+        assert_eq!(notes[0].running, "\"/run/routelet/r1.sock\"");
+        assert_eq!(notes[0].requested, "\"/run/routelet/other.sock\"");
+        assert_eq!(
+            (notes[1].running.as_str(), notes[1].requested.as_str()),
+            ("2", "4")
+        );
+        assert!(
+            notes[2].requested.contains("rx_ring = \"v2\""),
+            "{}",
+            notes[2].requested
+        );
+        assert!(
+            notes[2].running.contains("rx_ring = \"v3\""),
+            "{}",
+            notes[2].running
+        );
+        // What show config shows afterwards: the running values.
+        assert_eq!(new.router.workers, Some(2));
+        assert_eq!(new.router.io, running.router.io);
+        assert_eq!(
+            crate::control::client::socket_path_for(&new),
+            crate::control::client::socket_path_for(&running)
+        );
+    }
+
+    #[test]
+    fn renaming_the_router_keeps_its_socket() {
+        let running = config("");
+        let mut new = Config::from_toml_str(&BASE.replace("r1", "r2")).unwrap();
+        let notes = keep_restart_only_settings(&running, &mut new);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].key, "router.control_socket");
+        assert_eq!(new.router.name, "r2");
+        assert_eq!(
+            new.router.control_socket.as_deref(),
+            Some(std::path::Path::new("/run/routelet/r1.sock"))
+        );
     }
 }
