@@ -85,6 +85,44 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes the runtime route to `destination`; `bad_request` if there
     /// is none (config routes are changed with `apply`).
     fn route_del(&self, destination: IpNet) -> Result<Value, ControlError>;
+
+    /// [`Backend::show`] as the server calls it: a backend whose tables
+    /// grow with the network (neighbors, routes) answers typed rows, which
+    /// the server serializes as the client reads. A table of 64k neighbors
+    /// costs ~20 MB as rows and ~100 MB as a JSON tree. Default: `show`.
+    fn show_listing(&self, what: ShowWhat) -> Result<Listing, ControlError> {
+        self.show(what).map(Listing::Value)
+    }
+}
+
+/// A reply's `data` that writes itself as JSON when the reply is sent.
+pub trait ReplyData: Send {
+    /// Writes the value as compact JSON into `out`.
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()>;
+}
+
+impl<T: serde::Serialize + Send> ReplyData for T {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(out, self).map_err(std::io::Error::from)
+    }
+}
+
+/// What [`Backend::show_listing`] answers.
+pub enum Listing {
+    /// A JSON tree, as [`Backend::show`] gives.
+    Value(Value),
+    /// Typed rows (anything `Serialize`), serialized only as they are
+    /// written to the client.
+    Rows(Box<dyn ReplyData>),
+}
+
+impl core::fmt::Debug for Listing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Listing::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Listing::Rows(_) => f.write_str("Rows(..)"),
+        }
+    }
 }
 
 /// Carries out one parsed request against `backend`: the server's whole

@@ -387,6 +387,47 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn applied_names_each_setting_that_needs_a_restart() {
+        assert_eq!(
+            applied(&json!({"config_generation": 2})),
+            "config applied: generation 2\n"
+        );
+        let data = json!({
+            "config_generation": 3,
+            "restart_required": [
+                {"key": "router.workers", "running": "2", "requested": "4"},
+                {"key": "router.control_socket", "running": "\"/run/routelet/r1.sock\"",
+                 "requested": "\"/run/x.sock\""},
+            ],
+        });
+        assert_eq!(
+            applied(&data),
+            "config applied: generation 3\n\
+             restart needed: router.workers stays 2 until routelet restarts (requested 4)\n\
+             restart needed: router.control_socket stays \"/run/routelet/r1.sock\" until routelet restarts (requested \"/run/x.sock\")\n"
+        );
+    }
+
+    #[test]
+    fn status_shows_control_counters_only_when_something_was_turned_away() {
+        let mut data = json!({
+            "router": "r1", "pid": 1, "uptime_secs": 5, "workers": 1,
+            "interfaces": 1, "config_generation": 1,
+            "control": {"connections": 1, "max_connections": 16, "refused": 0,
+                        "evicted": 0, "timed_out": 0, "denied": 0},
+        });
+        assert!(!status(&data).contains("control"), "{}", status(&data));
+        data["control"]["refused"] = json!(12);
+        assert!(
+            status(&data).ends_with(
+                "control     1/16 connections; 12 refused busy, 0 evicted idle, 0 timed out, 0 denied\n"
+            ),
+            "{}",
+            status(&data)
+        );
+    }
+
+    #[test]
     fn table_aligns_and_trims() {
         let mut t = Table::new(&["A", "BB", "C"]);
         t.row(vec!["xxx".into(), "y".into(), "".into()]);

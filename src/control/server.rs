@@ -83,7 +83,7 @@ use serde_json::Value;
 use super::line::{nonzero, LineReader, ReadError};
 use super::model::ControlStats;
 use super::protocol::{ErrorCode, Request, Response};
-use super::{dispatch, Backend};
+use super::{dispatch, Backend, Listing, ReplyData};
 
 /// Bytes of a reply buffered per connection before they must go to the
 /// socket: the most a reply costs the router beyond its `data`, however
@@ -975,7 +975,10 @@ fn serve(mut stream: UnixStream, id: u64, peer: Peer, ctx: &Ctx) {
             }
         };
         let (reply, permit) = handle_line(&line, peer, ctx);
-        let written = write_reply(&mut stream, &reply, ctx.limits.write_timeout);
+        let written = match &reply {
+            Reply::Done(response) => write_reply(&mut stream, response, ctx.limits.write_timeout),
+            Reply::Rows(rows) => write_rows(&mut stream, rows.as_ref(), ctx.limits.write_timeout),
+        };
         // The reply's data is freed, and the listing permit returned, as
         // soon as it is written or abandoned.
         drop(reply);
@@ -1040,16 +1043,34 @@ fn write_reply(stream: &mut UnixStream, reply: &Response, timeout: Duration) -> 
     out.flush()
 }
 
+/// [`write_reply`] for an ok reply whose data are typed rows.
+fn write_rows(stream: &mut UnixStream, rows: &dyn ReplyData, timeout: Duration) -> io::Result<()> {
+    let deadline = Instant::now().checked_add(timeout);
+    let mut out = BufWriter::with_capacity(REPLY_BUFFER, DeadlineWriter { stream, deadline });
+    out.write_all(br#"{"ok":true,"data":"#)?;
+    rows.write_json(&mut out)?;
+    out.write_all(b"}\n")?;
+    out.flush()
+}
+
+/// A reply ready to write.
+enum Reply {
+    Done(Response),
+    /// An ok reply to `show` whose rows are serialized while written.
+    Rows(Box<dyn ReplyData>),
+}
+
 /// Parses and carries out one request line for `peer`. A backend panic is
 /// caught here: the router's state is the backend's to protect, but the
 /// control thread and the client both get an answer. A `show` reply comes
 /// with the listing permit that must be held until it is written.
-fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Response, Option<Permit<'a>>) {
+fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Reply, Option<Permit<'a>>) {
+    let error = |code: ErrorCode, message: String| Reply::Done(Response::error(code, message));
     let request = match Request::from_line(line) {
         Ok(request) => request,
         Err(e) => {
             tracing::debug!(code = %e.code, message = %e.message, "control request rejected");
-            return (Response(Err(e)), None);
+            return (Reply::Done(Response(Err(e))), None);
         }
     };
     let mutating = request.is_mutation();
@@ -1060,42 +1081,41 @@ fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Response, Option<P
             pid = peer.pid,
             "control change refused: unprivileged peer"
         );
-        return (
-            Response::error(
-                ErrorCode::PermissionDenied,
-                format!(
-                    "uid {} may read but not change this router: apply and route need root or the control socket's owner (uid {})",
-                    peer.uid, ctx.access.owner_uid
-                ),
-            ),
-            None,
+        let message = format!(
+            "uid {} may read but not change this router: apply and route need root or the control socket's owner (uid {})",
+            peer.uid, ctx.access.owner_uid
         );
+        return (error(ErrorCode::PermissionDenied, message), None);
     }
-    let permit = match request {
-        Request::Show { .. } => match ctx.shared.listings.acquire(ctx.limits.listing_wait) {
+    let listing = match request {
+        Request::Show { what } if what.unsupported_reason().is_none() => Some(what),
+        _ => None,
+    };
+    let permit = match listing {
+        Some(_) => match ctx.shared.listings.acquire(ctx.limits.listing_wait) {
             Some(permit) => Some(permit),
             None => {
-                return (
-                    Response::error(
-                        ErrorCode::Busy,
-                        format!(
-                            "{} table replies are already in progress; try again later",
-                            ctx.limits.max_listings
-                        ),
-                    ),
-                    None,
-                )
+                let message = format!(
+                    "{} table replies are already in progress; try again later",
+                    ctx.limits.max_listings
+                );
+                return (error(ErrorCode::Busy, message), None);
             }
         },
-        _ => None,
+        None => None,
     };
     let is_status = matches!(request, Request::Status);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _guard = mutating.then(|| lock(&ctx.shared.mutate));
-        dispatch(ctx.backend.as_ref(), request)
+        match listing {
+            Some(what) => ctx.backend.show_listing(what),
+            None => dispatch(ctx.backend.as_ref(), request).map(Listing::Value),
+        }
     }));
     let mut response = match outcome {
-        Ok(result) => Response(result),
+        Ok(Ok(Listing::Rows(rows))) => return (Reply::Rows(rows), permit),
+        Ok(Ok(Listing::Value(value))) => Response(Ok(value)),
+        Ok(Err(e)) => Response(Err(e)),
         Err(_) => Response::error(
             ErrorCode::Internal,
             "the router failed while handling this request; see its log",
@@ -1108,7 +1128,7 @@ fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Response, Option<P
             map.insert("control".into(), stats);
         }
     }
-    (response, permit)
+    (Reply::Done(response), permit)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::control::model::{
     ApplyOutcome, ConfigView, InterfaceRow, NeighborRow, RestartRequired, RouteRow, StatsRow,
     Status, SubnetRow,
 };
-use crate::control::{Backend, ControlError, ShowWhat};
+use crate::control::{Backend, ControlError, Listing, ShowWhat};
 use crate::engine::{CompiledConfig, IfaceId, IfaceStats};
 use crate::route::{NextHop, Rib, RouteSource};
 
@@ -23,6 +23,10 @@ use super::{link_infos, Shared};
 
 /// How long `show` waits for the workers' snapshots.
 const SNAPSHOT_WAIT: Duration = Duration::from_millis(500);
+
+/// Workers rebuild their `show` snapshots at most this often, however
+/// many clients ask: a request within it reads the last ones.
+const SNAPSHOT_MIN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The settings `routelet run` reads once at start: the control socket it
 /// binds, the worker threads it spawns and the packet rings they open.
@@ -92,6 +96,8 @@ fn one_line<T: serde::Serialize>(value: &T) -> String {
 /// The backend over the runtime's shared state.
 pub struct RuntimeBackend {
     shared: Arc<Shared>,
+    /// When the workers were last asked for snapshots.
+    last_snapshot: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ControlError> {
@@ -100,13 +106,37 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ControlError> {
 
 impl RuntimeBackend {
     pub fn new(shared: Arc<Shared>) -> RuntimeBackend {
-        RuntimeBackend { shared }
+        RuntimeBackend {
+            shared,
+            last_snapshot: std::sync::Mutex::new(None),
+        }
     }
 
-    /// Asks every worker for a fresh snapshot and waits (bounded) for it.
-    fn snapshots(&self) -> Vec<super::worker::Snapshot> {
-        let epoch = self.shared.snapshot_epoch.fetch_add(1, Ordering::AcqRel) + 1;
-        self.shared.wake_all();
+    /// Asks every worker for a fresh snapshot, waits (bounded) for it, and
+    /// returns `take` of each. `take` runs under the snapshot's lock, so it
+    /// copies only what the caller needs (a worker publishing waits for
+    /// that lock). Workers are asked at most once per
+    /// [`SNAPSHOT_MIN_INTERVAL`]: a client asking in a loop cannot make
+    /// them rebuild their tables more often than that.
+    fn snapshots<T>(&self, mut take: impl FnMut(&super::worker::Snapshot) -> T) -> Vec<T> {
+        let epoch = {
+            let mut last = self
+                .last_snapshot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = std::time::Instant::now();
+            match *last {
+                Some(at) if now.saturating_duration_since(at) < SNAPSHOT_MIN_INTERVAL => {
+                    self.shared.snapshot_epoch.load(Ordering::Acquire)
+                }
+                _ => {
+                    *last = Some(now);
+                    let epoch = self.shared.snapshot_epoch.fetch_add(1, Ordering::AcqRel) + 1;
+                    self.shared.wake_all();
+                    epoch
+                }
+            }
+        };
         let deadline = std::time::Instant::now() + SNAPSHOT_WAIT;
         loop {
             let fresh = self
@@ -122,8 +152,27 @@ impl RuntimeBackend {
         self.shared
             .snapshots
             .iter()
-            .filter_map(|s| s.lock().ok().map(|s| s.clone()))
+            .filter_map(|s| s.lock().ok().map(|s| take(&s)))
             .collect()
+    }
+
+    /// `show neighbors`: every worker's table merged.
+    fn neighbor_rows(&self) -> Vec<NeighborRow> {
+        // Each worker learns every neighbor (see the runtime's module
+        // doc); worker 0's view is complete, others add entries still
+        // resolving on their side.
+        NeighborRow::merge(self.snapshots(|s| s.neighbors.clone()))
+    }
+
+    /// `show routes`: the RIB with runtime routes.
+    fn route_rows(&self) -> Result<Vec<RouteRow>, ControlError> {
+        let config = self.shared.config.load_full();
+        let rib = self.rib_with_runtime(&config)?;
+        Ok(rib
+            .routes()
+            .iter()
+            .map(|info| RouteRow::from_info(info, |id| Self::iface_name(&config, id)))
+            .collect())
     }
 
     fn iface_name(config: &CompiledConfig, id: IfaceId) -> Option<String> {
@@ -202,34 +251,21 @@ impl Backend for RuntimeBackend {
                     .map_err(|_| ControlError::internal("config lock poisoned"))?;
                 to_value(&SubnetRow::all_from_config(&source))
             }
-            ShowWhat::Routes => {
-                let rib = self.rib_with_runtime(&config)?;
-                let rows: Vec<RouteRow> = rib
-                    .routes()
-                    .iter()
-                    .map(|info| RouteRow::from_info(info, |id| Self::iface_name(&config, id)))
-                    .collect();
-                to_value(&rows)
-            }
-            ShowWhat::Neighbors => {
-                // Each worker learns every neighbor (see the runtime's
-                // module doc); worker 0's view is complete, others add
-                // entries still resolving on their side.
-                let rows = NeighborRow::merge(self.snapshots().into_iter().map(|s| s.neighbors));
-                to_value(&rows)
-            }
+            ShowWhat::Routes => to_value(&self.route_rows()?),
+            ShowWhat::Neighbors => to_value(&self.neighbor_rows()),
             ShowWhat::Stats => {
                 let n = config.ifaces.len();
                 let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); n];
                 let mut ring_drops = vec![0u64; n];
-                for snap in self.snapshots() {
+                // Summed under each snapshot's lock: nothing copied.
+                self.snapshots(|snap| {
                     for (t, s) in total.iter_mut().zip(snap.stats.iter()) {
                         t.merge(s);
                     }
                     for (t, d) in ring_drops.iter_mut().zip(snap.ring_drops.iter()) {
                         *t += d;
                     }
-                }
+                });
                 let rows: Vec<StatsRow> = config
                     .ifaces
                     .iter()
@@ -260,6 +296,14 @@ impl Backend for RuntimeBackend {
             other => Err(ControlError::not_supported(format!(
                 "show {other:?} is not available yet"
             ))),
+        }
+    }
+
+    fn show_listing(&self, what: ShowWhat) -> Result<Listing, ControlError> {
+        match what {
+            ShowWhat::Neighbors => Ok(Listing::Rows(Box::new(self.neighbor_rows()))),
+            ShowWhat::Routes => Ok(Listing::Rows(Box::new(self.route_rows()?))),
+            other => self.show(other).map(Listing::Value),
         }
     }
 
