@@ -15,7 +15,11 @@
 //! Contract: the runtime implements [`Backend`] over its own state and
 //! never sees bytes from the socket: requests reach it parsed and checked
 //! (destinations without host bits, next hops of the destination's family),
-//! one mutating request at a time. `show leases` and `show flows` are
+//! one mutating request at a time, and mutating requests only from
+//! privileged peers (the server checks SO_PEERCRED). `apply` by path
+//! reaches it as text: [`dispatch`] reads the file (bounded, regular files
+//! only). Large tables may be answered as typed rows
+//! ([`Backend::show_listing`]) that the server streams to the client. `show leases` and `show flows` are
 //! answered `not_supported` by [`dispatch`] until their services exist
 //! ([`ShowWhat::unsupported_reason`]). Nothing here panics on any input.
 
@@ -36,6 +40,7 @@ pub mod server;
 
 use std::io::Read;
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use ipnet::IpNet;
@@ -166,7 +171,13 @@ fn read_config_file(path: &Path) -> Result<String, ControlError> {
             path.display()
         ))
     };
-    let file = std::fs::File::open(path).map_err(|e| cannot(e.to_string()))?;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it would hold
+    // the control plane's mutation lock); a regular file ignores the flag.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| cannot(e.to_string()))?;
     let meta = file.metadata().map_err(|e| cannot(e.to_string()))?;
     if !meta.is_file() {
         return Err(cannot("not a regular file".into()));

@@ -588,7 +588,12 @@ struct Counters {
 struct Peer {
     pid: i32,
     uid: u32,
+    /// May change the router ([`ControlAccess::allows`]).
     privileged: bool,
+    /// Root or the server's own uid: may also make the router read a file
+    /// (`apply` by path). A group member may not, since the router could
+    /// read files the member cannot, and parse errors quote them.
+    reads_as_server: bool,
 }
 
 impl Peer {
@@ -602,11 +607,13 @@ impl Peer {
                 pid: c.pid(),
                 uid: c.uid(),
                 privileged: access.allows(c.uid(), c.gid()),
+                reads_as_server: c.uid() == 0 || c.uid() == access.owner_uid,
             },
             Err(_) => Peer {
                 pid: -1,
                 uid: u32::MAX,
                 privileged: false,
+                reads_as_server: false,
             },
         }
     }
@@ -1087,6 +1094,14 @@ fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Reply, Option<Perm
         );
         return (error(ErrorCode::PermissionDenied, message), None);
     }
+    if matches!(request, Request::Apply { path: Some(_), .. }) && !peer.reads_as_server {
+        ctx.shared.counters.denied.fetch_add(1, Ordering::Relaxed);
+        let message = format!(
+            "uid {} may apply a config inline but not by path: only root or the router's own uid (uid {}) may make it read a file",
+            peer.uid, ctx.access.owner_uid
+        );
+        return (error(ErrorCode::PermissionDenied, message), None);
+    }
     let listing = match request {
         Request::Show { what } if what.unsupported_reason().is_none() => Some(what),
         _ => None,
@@ -1187,6 +1202,7 @@ mod tests {
                 pid,
                 uid: if privileged { 0 } else { 65534 },
                 privileged,
+                reads_as_server: privileged,
             },
             waiting_since: waiting,
         }
@@ -1216,6 +1232,7 @@ mod tests {
             pid: 8,
             uid: 0,
             privileged: true,
+            reads_as_server: true,
         };
         // Not full: nothing to do.
         let mut t = table(vec![hog(fresh), hog(fresh)]);
@@ -1247,6 +1264,7 @@ mod tests {
             pid: 9,
             uid: 65534,
             privileged: false,
+            reads_as_server: false,
         };
         let mut t = table(vec![
             conn(1, true, Some(long_ago)),
