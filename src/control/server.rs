@@ -115,8 +115,9 @@ pub struct ControlLimits {
     /// How long a `show` waits for one of those before it is answered
     /// `busy` (default 5 s).
     pub listing_wait: Duration,
-    /// Refused connections are logged at most once per this interval, with
-    /// their count (default 10 s).
+    /// Refused connections, and changes refused to unprivileged peers, are
+    /// logged at most once per this interval, with their count (default
+    /// 10 s).
     pub refusal_log_interval: Duration,
     /// Requests per connection, then it is closed; `None` (default):
     /// unbounded.
@@ -337,6 +338,7 @@ impl ControlServer {
             listings: Permits::new(self.limits.max_listings),
             counters: Counters::default(),
             refusal_log: Mutex::new(RefusalLog::new(self.limits.refusal_log_interval)),
+            denial_log: Mutex::new(RefusalLog::new(self.limits.refusal_log_interval)),
             max_connections: self.limits.max_connections,
         });
         let ctx = Ctx {
@@ -557,6 +559,9 @@ struct Shared {
     listings: Permits,
     counters: Counters,
     refusal_log: Mutex<RefusalLog>,
+    /// Changes refused to unprivileged peers: as many as they send, so
+    /// logged like refusals.
+    denial_log: Mutex<RefusalLog>,
     max_connections: usize,
 }
 
@@ -1060,6 +1065,21 @@ fn write_rows(stream: &mut UnixStream, rows: &dyn ReplyData, timeout: Duration) 
     out.flush()
 }
 
+/// Counts a change refused to `peer`, and logs it at most once per
+/// [`ControlLimits::refusal_log_interval`] with the count.
+fn note_denial(peer: Peer, ctx: &Ctx) {
+    ctx.shared.counters.denied.fetch_add(1, Ordering::Relaxed);
+    if let Some(count) = lock(&ctx.shared.denial_log).note(Instant::now()) {
+        tracing::warn!(
+            denied = count,
+            uid = peer.uid,
+            pid = peer.pid,
+            "control changes refused to unprivileged peers (logged at most every {:?}; this peer is the latest)",
+            ctx.limits.refusal_log_interval
+        );
+    }
+}
+
 /// A reply ready to write.
 enum Reply {
     Done(Response),
@@ -1095,7 +1115,7 @@ fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Reply, Option<Perm
         return (error(ErrorCode::PermissionDenied, message), None);
     }
     if matches!(request, Request::Apply { path: Some(_), .. }) && !peer.reads_as_server {
-        ctx.shared.counters.denied.fetch_add(1, Ordering::Relaxed);
+        note_denial(peer, ctx);
         let message = format!(
             "uid {} may apply a config inline but not by path: only root or the router's own uid (uid {}) may make it read a file",
             peer.uid, ctx.access.owner_uid
