@@ -35,8 +35,14 @@ const SNAPSHOT_MIN_INTERVAL: Duration = Duration::from_millis(50);
 /// tells the truth) and reports each change as needing a restart.
 ///
 /// Returns one [`RestartRequired`] per key whose value `new` changes, and
-/// sets that key in `new` back to `running`'s value.
-pub fn keep_restart_only_settings(running: &Config, new: &mut Config) -> Vec<RestartRequired> {
+/// sets that key in `new` back to `running`'s value. `running_workers` is
+/// the number of workers actually running (`--workers` or the core count
+/// may have decided it), which the note reports.
+pub fn keep_restart_only_settings(
+    running: &Config,
+    new: &mut Config,
+    running_workers: usize,
+) -> Vec<RestartRequired> {
     let mut notes = Vec::new();
     // The socket: the effective path counts (a renamed router without
     // `control_socket` would move to another default path).
@@ -51,12 +57,13 @@ pub fn keep_restart_only_settings(running: &Config, new: &mut Config) -> Vec<Res
         new.router.control_socket = Some(running_socket);
     }
     if running.router.workers != new.router.workers {
-        let show =
-            |w: Option<usize>| w.map_or_else(|| "absent (one per core)".into(), |w| w.to_string());
         notes.push(RestartRequired {
             key: "router.workers".into(),
-            running: show(running.router.workers),
-            requested: show(new.router.workers),
+            running: running_workers.to_string(),
+            requested: new
+                .router
+                .workers
+                .map_or_else(|| "absent (one per core)".into(), |w| w.to_string()),
         });
         new.router.workers = running.router.workers;
     }
@@ -315,7 +322,7 @@ impl Backend for RuntimeBackend {
                 .source
                 .lock()
                 .map_err(|_| ControlError::internal("config lock poisoned"))?;
-            keep_restart_only_settings(&running, &mut config)
+            keep_restart_only_settings(&running, &mut config, self.shared.workers)
         };
         let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
         let running: Vec<&str> = self.shared.links.iter().map(|l| l.name.as_str()).collect();
@@ -432,8 +439,23 @@ mod tests {
     fn unchanged_restart_settings_need_no_restart() {
         let running = config("workers = 2\n");
         let mut new = config("workers = 2\n");
-        assert_eq!(keep_restart_only_settings(&running, &mut new), []);
+        assert_eq!(keep_restart_only_settings(&running, &mut new, 2), []);
         assert_eq!(new, running);
+    }
+
+    #[test]
+    fn workers_note_reports_the_running_count() {
+        // Started without `workers` (one per core: 2 here); the new config
+        // asks for 3.
+        let running = config("");
+        let mut new = config("workers = 3\n");
+        let notes = keep_restart_only_settings(&running, &mut new, 2);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (notes[0].running.as_str(), notes[0].requested.as_str()),
+            ("2", "3")
+        );
+        assert_eq!(new.router.workers, None);
     }
 
     #[test]
@@ -442,7 +464,7 @@ mod tests {
         let mut new = config(
             "workers = 4\ncontrol_socket = \"/run/routelet/other.sock\"\n[router.io]\nrx_ring = \"v2\"\n",
         );
-        let notes = keep_restart_only_settings(&running, &mut new);
+        let notes = keep_restart_only_settings(&running, &mut new, 2);
         let keys: Vec<&str> = notes.iter().map(|n| n.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -477,7 +499,7 @@ mod tests {
     fn renaming_the_router_keeps_its_socket() {
         let running = config("");
         let mut new = Config::from_toml_str(&BASE.replace("r1", "r2")).unwrap();
-        let notes = keep_restart_only_settings(&running, &mut new);
+        let notes = keep_restart_only_settings(&running, &mut new, 1);
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].key, "router.control_socket");
         assert_eq!(new.router.name, "r2");
