@@ -5,7 +5,8 @@
 //! interfaces|subnets|routes|neighbors|stats` with an array of
 //! [`InterfaceRow`] / [`SubnetRow`] / [`RouteRow`] / [`NeighborRow`] /
 //! [`StatsRow`], `show config` with a [`ConfigView`] and `apply` with an
-//! [`Applied`]. Addresses, prefixes and MACs travel as their usual text
+//! [`ApplyOutcome`] (which reads as the older [`Applied`]). The server adds
+//! a `control` member, a [`ControlStats`], to every `status` reply. Addresses, prefixes and MACs travel as their usual text
 //! forms so that programs reading `--json` need no schema beyond this file.
 //! Unknown members are ignored when reading (a newer router may add some);
 //! an absent optional member reads as its default.

@@ -10,7 +10,10 @@
 //!   (`dev` optional), `{"cmd":"route","op":"del","destination":"2001:db8:beef::/48"}`.
 //! - The reply is one line: `{"ok":true,"data":...}` or
 //!   `{"ok":false,"error":{"code":"bad_request","message":"..."}}`, the
-//!   codes being [`ErrorCode`]'s.
+//!   codes being [`ErrorCode`]'s. A server that cannot serve a connection
+//!   (`busy`) or a request line (`too_large`) sends that one error line and
+//!   closes the connection; `permission_denied` answers a changing request
+//!   from a peer that may only read, and the connection goes on.
 //! - [`Request::from_line`] takes any bytes and never panics: not UTF-8,
 //!   not JSON, not an object, a missing or unknown `cmd`, an unknown or
 //!   missing member, a destination with host bits or a next hop of the other

@@ -125,7 +125,7 @@ impl RuntimeBackend {
     /// that lock). Workers are asked at most once per
     /// [`SNAPSHOT_MIN_INTERVAL`]: a client asking in a loop cannot make
     /// them rebuild their tables more often than that.
-    fn snapshots<T>(&self, mut take: impl FnMut(&super::worker::Snapshot) -> T) -> Vec<T> {
+    fn snapshots_with<T>(&self, mut take: impl FnMut(&super::worker::Snapshot) -> T) -> Vec<T> {
         let epoch = {
             let mut last = self
                 .last_snapshot
@@ -163,12 +163,17 @@ impl RuntimeBackend {
             .collect()
     }
 
+    /// Every worker's whole snapshot (for `show stats`).
+    fn snapshots(&self) -> Vec<super::worker::Snapshot> {
+        self.snapshots_with(Clone::clone)
+    }
+
     /// `show neighbors`: every worker's table merged.
     fn neighbor_rows(&self) -> Vec<NeighborRow> {
         // Each worker learns every neighbor (see the runtime's module
         // doc); worker 0's view is complete, others add entries still
         // resolving on their side.
-        NeighborRow::merge(self.snapshots(|s| s.neighbors.clone()))
+        NeighborRow::merge(self.snapshots_with(|s| s.neighbors.clone()))
     }
 
     /// `show routes`: the RIB with runtime routes.
@@ -264,15 +269,14 @@ impl Backend for RuntimeBackend {
                 let n = config.ifaces.len();
                 let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); n];
                 let mut ring_drops = vec![0u64; n];
-                // Summed under each snapshot's lock: nothing copied.
-                self.snapshots(|snap| {
+                for snap in self.snapshots() {
                     for (t, s) in total.iter_mut().zip(snap.stats.iter()) {
                         t.merge(s);
                     }
                     for (t, d) in ring_drops.iter_mut().zip(snap.ring_drops.iter()) {
                         *t += d;
                     }
-                });
+                }
                 let rows: Vec<StatsRow> = config
                     .ifaces
                     .iter()
