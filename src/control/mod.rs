@@ -19,8 +19,9 @@
 //! privileged peers (the server checks SO_PEERCRED). `apply` by path
 //! reaches it as text: [`dispatch`] reads the file (bounded, regular files
 //! only). Large tables may be answered as typed rows
-//! ([`Backend::show_listing`]) that the server streams to the client. `show leases` and `show flows` are
-//! answered `not_supported` by [`dispatch`] until their services exist
+//! ([`Backend::show_listing`]) that the server streams to the client.
+//! `show leases` and `show flows` are answered `not_supported` by
+//! [`dispatch`] until their services exist
 //! ([`ShowWhat::unsupported_reason`]). Nothing here panics on any input.
 
 // Everything here handles bytes from a socket or a file: no path may panic.
