@@ -24,8 +24,8 @@ use routelet::control::model::{
     Applied, ConfigView, InterfaceRow, NeighborRow, RouteRow, StatsRow, Status, SubnetRow,
 };
 use routelet::control::{
-    Backend, ControlError, ControlHandle, ControlLimits, ControlServer, CtlArgs, Request, Response,
-    ShowWhat,
+    Backend, ControlAccess, ControlError, ControlHandle, ControlLimits, ControlServer, CtlArgs,
+    Listing, Request, Response, ShowWhat,
 };
 
 /// DESIGN.md's two-link router.
@@ -1121,4 +1121,574 @@ fn ctl_rejects_a_reply_that_is_not_the_protocol() {
     peer.join().unwrap();
     assert_eq!(status, EXIT_UNREACHABLE);
     assert!(err.contains("bad reply from"), "{err}");
+}
+
+// ---------------------------------------------------------------- hardening
+
+/// The routelet binary, for clients that must be another process (another
+/// pid, or another uid).
+fn routelet_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_routelet")
+}
+
+/// Sets the process umask and puts the old one back on drop.
+struct Umask(nix::sys::stat::Mode);
+
+impl Umask {
+    fn set(bits: u32) -> Umask {
+        Umask(nix::sys::stat::umask(
+            nix::sys::stat::Mode::from_bits_truncate(bits),
+        ))
+    }
+}
+
+impl Drop for Umask {
+    fn drop(&mut self) {
+        nix::sys::stat::umask(self.0);
+    }
+}
+
+/// The probe's finding: bind then chmod left a 0777 socket at its path for
+/// a moment under umask 000. A watcher looks at the path in a tight loop
+/// while the server starts 200 times: it must never see group or other
+/// bits, and nothing of the private staging directory may be left.
+#[test]
+fn socket_is_0600_from_its_first_instant_even_under_umask_000() {
+    let dir = TempDir::new("umask");
+    let path = dir.path().join("r1.sock");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (seen, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let watcher = {
+        let (path, stop, seen, open) = (path.clone(), stop.clone(), seen.clone(), open.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        open.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        })
+    };
+    {
+        let _umask = Umask::set(0o000);
+        for _ in 0..200 {
+            let server = ControlServer::bind(&path, Fake::new(), ControlLimits::default()).unwrap();
+            let mode = std::fs::symlink_metadata(&path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+            drop(server);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+    assert!(
+        seen.load(Ordering::Relaxed) > 0,
+        "the watcher never saw the socket"
+    );
+    assert_eq!(
+        open.load(Ordering::Relaxed),
+        0,
+        "socket seen with group/other bits"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn bind_does_not_replace_a_socket_that_appears_meanwhile() {
+    // The stale check passes (nothing there), then another process binds
+    // first: simulated by binding the path from the Staging's point of
+    // view, i.e. publishing onto an existing live socket must fail.
+    let (_dir, path, _fake, handle) = start(ControlLimits::default());
+    let before = std::fs::symlink_metadata(&path).unwrap();
+    let err = ControlServer::bind(&path, Fake::new(), ControlLimits::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    let after = std::fs::symlink_metadata(&path).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&before),
+        std::os::unix::fs::MetadataExt::ino(&after)
+    );
+    handle.shutdown();
+}
+
+/// Runs `routelet ctl ARGS` as another process, optionally as another
+/// uid; returns (exit code, stdout, stderr).
+fn ctl_process(uid: Option<u32>, args: &[&str]) -> (i32, String, String) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(routelet_bin());
+    cmd.arg("ctl").args(args);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The probe connected as an unprivileged user and added a route. Even on
+/// a socket someone made world-writable, the server checks the peer's
+/// kernel credentials: reads are open, changes are root's or the owner's.
+#[test]
+fn unprivileged_peer_may_read_but_not_change_the_router() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "SKIPPED unprivileged_peer_may_read_but_not_change_the_router: needs root to run a client as uid 65534 (running as uid {})",
+            nix::unistd::geteuid()
+        );
+        return;
+    }
+    let (dir, path, fake, handle) = start(ControlLimits::default());
+    // The client (uid 65534) must reach the socket: open the way to it.
+    for p in [dir.path(), path.parent().unwrap()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let sock = path.to_str().unwrap();
+    let nobody = Some(65534);
+
+    let (code, out, err) = ctl_process(nobody, &["--socket", sock, "status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("router      r1\n"), "{out}");
+
+    let (code, _, err) = ctl_process(
+        nobody,
+        &[
+            "--socket",
+            sock,
+            "route",
+            "add",
+            "2001:db8:beef::/48",
+            "2001:db8:cafe:17::1",
+        ],
+    );
+    assert_eq!(code, i32::from(EXIT_ERROR), "{err}");
+    assert!(
+        err.starts_with(
+            "routelet ctl: permission_denied: uid 65534 may read but not change this router"
+        ),
+        "{err}"
+    );
+    let cfg = dir.path().join("r1.toml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = ctl_process(nobody, &["--socket", sock, "apply", cfg.to_str().unwrap()]);
+    assert_eq!(code, i32::from(EXIT_ERROR), "{err}");
+    assert!(err.contains("permission_denied"), "{err}");
+
+    // The backend was never asked to change anything.
+    assert_eq!(fake.calls(), ["status"]);
+    assert_eq!(handle.stats().denied, 2);
+    // Root still may.
+    let (code, _, err) = ctl_process(
+        None,
+        &[
+            "--socket",
+            sock,
+            "route",
+            "add",
+            "2001:db8:beef::/48",
+            "2001:db8:cafe:17::1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    handle.shutdown();
+}
+
+/// With an access group, its members may change the router (the socket
+/// is 0660 and of that group) but not make it read files: apply by path
+/// is root's and the owner's, since parse errors quote what was read.
+#[test]
+fn access_group_may_change_but_not_apply_by_path() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "SKIPPED access_group_may_change_but_not_apply_by_path: needs root to run a client as uid/gid 65534 (running as uid {})",
+            nix::unistd::geteuid()
+        );
+        return;
+    }
+    let dir = TempDir::new("group");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("r1.sock");
+    let access = ControlAccess {
+        owner_uid: 0,
+        group_gid: Some(65534),
+    };
+    let fake = Fake::new();
+    let handle =
+        ControlServer::bind_with_access(&path, fake.clone(), ControlLimits::default(), access)
+            .unwrap()
+            .spawn()
+            .unwrap();
+    let meta = std::fs::symlink_metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(std::os::unix::fs::MetadataExt::gid(&meta), 65534);
+    let sock = path.to_str().unwrap();
+    let member = Some(65534);
+    let (code, out, err) = ctl_process(
+        member,
+        &[
+            "--socket",
+            sock,
+            "route",
+            "add",
+            "2001:db8:beef::/48",
+            "2001:db8:cafe:17::1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // By path: refused, even for a file the member could read.
+    let cfg = dir.path().join("r1.toml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let request = json!({"cmd": "apply", "path": cfg}).to_string();
+    let reply = raw_request_as(65534, &path, &request);
+    let Err(e) = reply.0 else { panic!("{reply:?}") };
+    assert_eq!(e.code.as_str(), "permission_denied");
+    assert!(e.message.contains("not by path"), "{}", e.message);
+    // Inline is fine.
+    let request = json!({"cmd": "apply", "config": CONFIG}).to_string();
+    assert_eq!(
+        ok(raw_request_as(65534, &path, &request)),
+        json!({"config_generation": 2})
+    );
+    assert_eq!(
+        fake.calls(),
+        [
+            "route add 2001:db8:beef::/48 2001:db8:cafe:17::1 None",
+            "apply"
+        ]
+    );
+    handle.shutdown();
+}
+
+/// Sends one raw request line as `uid` (and gid `uid`), by running this
+/// test binary's [`raw_client_helper`] as that user; returns the reply.
+fn raw_request_as(uid: u32, socket: &Path, line: &str) -> Response {
+    use std::os::unix::process::CommandExt;
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "raw_client_helper",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("ROUTELET_RAW_SOCKET", socket)
+        .env("ROUTELET_RAW_LINE", line)
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let reply = stdout
+        .lines()
+        .find_map(|l| l.split_once("REPLY ").map(|(_, reply)| reply))
+        .unwrap_or_else(|| {
+            panic!(
+                "no reply: {stdout} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    Response::from_line(reply.as_bytes()).unwrap()
+}
+
+/// Not a test of its own: the client [`raw_request_as`] runs as another
+/// user. Without its environment it does nothing.
+#[test]
+fn raw_client_helper() {
+    let (Ok(socket), Ok(line)) = (
+        std::env::var("ROUTELET_RAW_SOCKET"),
+        std::env::var("ROUTELET_RAW_LINE"),
+    ) else {
+        return;
+    };
+    let reply = Conn::open(Path::new(&socket)).ask(&line);
+    println!("REPLY {}", reply.to_line().trim_end());
+}
+
+/// The probe held 16 idle connections and `ctl status` failed 25/25. Now
+/// 32 idle connections from one process hold at most the slots nobody
+/// else wants: another process is served at once, and the holder itself
+/// once its connections have idled for `evict_idle_after`.
+#[test]
+fn thirty_two_idle_connections_do_not_lock_out_ctl() {
+    let (_dir, path, _fake, handle) = start(ControlLimits::default());
+    let sock = path.to_str().unwrap();
+    let idle: Vec<UnixStream> = (0..32)
+        .map(|_| UnixStream::connect(&path).unwrap())
+        .collect();
+    wait_until("32 connections admitted or refused", || {
+        handle.connections() == 16 && handle.stats().refused == 16
+    });
+
+    for _ in 0..3 {
+        let (code, out, err) = ctl_process(None, &["--socket", sock, "status"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("router      r1\n"), "{out}");
+    }
+    // Room was made once; the ctl processes came one after another.
+    assert_eq!(handle.stats().evicted, 1);
+    wait_until("the last ctl's slot freed", || handle.connections() == 15);
+    // Fill the freed slot again: the holder's own ctl is served once its
+    // idle connections have waited evict_idle_after (1 s).
+    let refill = UnixStream::connect(&path).unwrap();
+    wait_until("16 slots taken again", || handle.connections() == 16);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, out, err) = ctl(&["--socket", sock, "status"]);
+    assert_eq!(status, EXIT_OK, "{err}");
+    // The refusals show in status, with the evictions that made room.
+    assert!(
+        out.contains("control     16/16 connections; 16 refused busy, 2 evicted idle"),
+        "{out}"
+    );
+    let stats = handle.stats();
+    assert_eq!((stats.refused, stats.evicted), (16, 2));
+    drop((idle, refill));
+    handle.shutdown();
+}
+
+/// Item 3 of the probe: a refused `ctl` printed "Broken pipe". A large
+/// request runs into the socket the server closed after its `busy` line;
+/// that line is the answer.
+#[test]
+fn ctl_shows_busy_and_too_large_as_such() {
+    let limits = ControlLimits {
+        max_connections: 1,
+        evict_idle_after: Duration::from_secs(3600),
+        max_line: 64 * 1024,
+        ..ControlLimits::default()
+    };
+    let (dir, path, fake, handle) = start(limits);
+    let sock = path.to_str().unwrap();
+    // ~600 KB of config: inline for ctl, far over this server's 64 KiB.
+    let big = dir.path().join("big.toml");
+    std::fs::write(
+        &big,
+        format!("{CONFIG}{}", "# padding padding padding\n".repeat(24_000)),
+    )
+    .unwrap();
+    let big = big.to_str().unwrap();
+
+    let (status, _, err) = ctl(&["--socket", sock, "apply", big]);
+    assert_eq!(status, EXIT_ERROR, "{err}");
+    assert!(
+        err.starts_with("routelet ctl: too_large: request line longer than 65536 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("Broken pipe"), "{err}");
+
+    wait_until("the refused ctl's slot freed", || handle.connections() == 0);
+    let mut holder = Conn::open(&path);
+    ok(holder.ask(r#"{"cmd":"status"}"#));
+    for args in [
+        vec!["--socket", sock, "apply", big],
+        vec!["--socket", sock, "status"],
+    ] {
+        let (status, _, err) = ctl(&args);
+        assert_eq!(status, EXIT_ERROR, "{err}");
+        assert!(
+            err.starts_with("routelet ctl: busy: too many control connections (limit 1)"),
+            "{err}"
+        );
+        assert!(err.contains("retry in a moment"), "{err}");
+    }
+    assert!(!fake.calls().contains(&"apply".to_string()));
+    drop(holder);
+    handle.shutdown();
+}
+
+/// A config over the 1 MiB request line limit still applies: `ctl apply`
+/// sends its path and the router reads it.
+#[test]
+fn config_over_the_line_limit_applies_by_path() {
+    let (dir, path, fake, handle) = start(ControlLimits::default());
+    let sock = path.to_str().unwrap();
+    let big = dir.path().join("big.toml");
+    let padding = "# a long comment line to pass the request limit ............\n".repeat(30_000);
+    std::fs::write(&big, format!("{CONFIG}{padding}")).unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() > 1 << 20);
+    let (status, out, err) = ctl(&["--socket", sock, "apply", big.to_str().unwrap()]);
+    assert_eq!(status, EXIT_OK, "{err}");
+    assert_eq!(out, "config applied: generation 2\n");
+    assert_eq!(fake.calls(), ["apply"]);
+
+    // The raw forms: by path, and its errors. A FIFO must not make the
+    // router wait for a writer.
+    let fifo = dir.path().join("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut c = Conn::open(&path);
+    let by_path = json!({"cmd": "apply", "path": big}).to_string();
+    assert_eq!(ok(c.ask(&by_path)), json!({"config_generation": 3}));
+    for (request, says) in [
+        (json!({"cmd": "apply", "path": "big.toml"}), "not absolute"),
+        (
+            json!({"cmd": "apply", "path": dir.path().join("none.toml")}),
+            "cannot read",
+        ),
+        (
+            json!({"cmd": "apply", "path": dir.path()}),
+            "not a regular file",
+        ),
+        (
+            json!({"cmd": "apply", "path": big, "config": CONFIG}),
+            "not both",
+        ),
+    ] {
+        let Err(e) = c.ask(&request.to_string()).0 else {
+            panic!("{request}")
+        };
+        assert_eq!(e.code.as_str(), "bad_request", "{request}");
+        assert!(e.message.contains(says), "{request}: {}", e.message);
+    }
+    // The inline form still works.
+    let inline = json!({"cmd": "apply", "config": CONFIG}).to_string();
+    assert_eq!(ok(c.ask(&inline)), json!({"config_generation": 4}));
+    handle.shutdown();
+}
+
+/// A backend with a full neighbor table (64k entries), for memory tests.
+/// It counts the listings alive at once (built and not yet dropped).
+#[derive(Default)]
+struct BigTable {
+    alive: Arc<AtomicUsize>,
+    most_alive: Arc<AtomicUsize>,
+}
+
+/// Rows that count themselves alive.
+struct CountedRows {
+    rows: Vec<NeighborRow>,
+    alive: Arc<AtomicUsize>,
+}
+
+impl serde::Serialize for CountedRows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.rows.serialize(s)
+    }
+}
+
+impl Drop for CountedRows {
+    fn drop(&mut self) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl BigTable {
+    fn rows() -> Vec<NeighborRow> {
+        (0..65_536u32)
+            .map(|i| NeighborRow {
+                iface: "qr0".into(),
+                family: "inet6".into(),
+                addr: format!("2001:db8:cafe::{i:x}"),
+                mac: Some("fa:16:3e:79:5a:cc".into()),
+                state: "REACHABLE".into(),
+                router: false,
+                queued: 0,
+                age_secs: 7,
+            })
+            .collect()
+    }
+}
+
+impl Backend for BigTable {
+    fn status(&self) -> Result<Value, ControlError> {
+        Ok(json!({}))
+    }
+    fn show(&self, _what: ShowWhat) -> Result<Value, ControlError> {
+        Ok(serde_json::to_value(BigTable::rows())?)
+    }
+    /// As the runtime does: typed rows, serialized while written.
+    fn show_listing(&self, _what: ShowWhat) -> Result<Listing, ControlError> {
+        let now = self.alive.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_alive.fetch_max(now, Ordering::SeqCst);
+        Ok(Listing::Rows(Box::new(CountedRows {
+            rows: BigTable::rows(),
+            alive: self.alive.clone(),
+        })))
+    }
+    fn apply(&self, _: &str) -> Result<Value, ControlError> {
+        Err(ControlError::internal("no"))
+    }
+    fn route_add(&self, _: IpNet, _: IpAddr, _: Option<&str>) -> Result<Value, ControlError> {
+        Err(ControlError::internal("no"))
+    }
+    fn route_del(&self, _: IpNet) -> Result<Value, ControlError> {
+        Err(ControlError::internal("no"))
+    }
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The probe's 16 clients asking `show neighbors` on a full table and
+/// never reading drove RSS from 19 MB to 298 MB. Now at most
+/// `max_listings` replies exist at once, each streamed through a bounded
+/// buffer, and a client that does not take its reply is dropped at the
+/// write deadline; `status` is served throughout.
+#[test]
+fn never_reading_clients_on_a_full_table_do_not_multiply_memory() {
+    let dir = TempDir::new("big");
+    let path = dir.path().join("r1.sock");
+    let limits = ControlLimits {
+        write_timeout: Duration::from_millis(1500),
+        listing_wait: Duration::from_millis(500),
+        max_per_peer: 16,
+        ..ControlLimits::default()
+    };
+    let table = Arc::new(BigTable::default());
+    let handle = ControlServer::bind(&path, table.clone(), limits)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let before = rss_kib();
+    let mut clients: Vec<UnixStream> = (0..14)
+        .map(|_| {
+            let mut s = UnixStream::connect(&path).unwrap();
+            s.write_all(b"{\"cmd\":\"show\",\"what\":\"neighbors\"}\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    let mut peak = before;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(2500) {
+        peak = peak.max(rss_kib());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut c = Conn::open(&path);
+    ok(c.ask(r#"{"cmd":"status"}"#));
+    let grew_mib = peak.saturating_sub(before) / 1024;
+    eprintln!(
+        "RSS before {before} KiB, peak {peak} KiB: +{grew_mib} MiB for 14 never-reading clients"
+    );
+    // At most max_listings (2) tables existed at once; alone, this test
+    // measures +41 MiB (one table is ~20 MiB as rows), where every
+    // client used to cost its table as a JSON tree plus its string. The
+    // bound is loose because other tests share the process.
+    assert_eq!(table.most_alive.load(Ordering::SeqCst), 2);
+    assert!(grew_mib < 200, "RSS grew {grew_mib} MiB");
+    // The two that got a table are dropped at the write deadline.
+    wait_until("both never-reading clients timed out", || {
+        handle.stats().timed_out >= 2
+    });
+    wait_until("listings dropped", || {
+        table.alive.load(Ordering::SeqCst) == 0
+    });
+    clients.clear();
+    handle.shutdown();
 }

@@ -9,7 +9,14 @@
 //!   `[router]` is read, so a config being edited (invalid elsewhere) still
 //!   leads to its router.
 //! - `apply FILE` reads and validates the file here first: a broken file
-//!   prints every error and exits 1 without contacting the router.
+//!   prints every error and exits 1 without contacting the router. The
+//!   config goes inline, or by path (the router reads the file) when it
+//!   would pass the server's 1 MiB request line limit. Settings the router
+//!   can only take at a restart are printed, one per line.
+//! - `busy`, `too_large` and `permission_denied` answers are printed as
+//!   such with what to do (a server that refuses closes the connection
+//!   after its answer; the answer is read even when sending the request
+//!   hit the closed socket).
 //! - Output: a table for people, or the reply's `data` as JSON with
 //!   `--json` (an error reply then also prints the error object as JSON on
 //!   stdout, for programs).
@@ -34,7 +41,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::line::{nonzero, LineReader, ReadError};
-use super::protocol::{ControlError, Request, Response, RouteRequest, ShowWhat};
+use super::protocol::{ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat};
 use super::render;
 use crate::config::{Config, LoadError};
 
@@ -243,7 +250,23 @@ pub fn request(path: &Path, req: &Request, timeout: Duration) -> Result<Response
         .map_err(io_err)?;
     let mut line = req.to_line();
     line.push('\n');
-    stream.write_all(line.as_bytes()).map_err(io_err)?;
+    if let Err(e) = stream.write_all(line.as_bytes()) {
+        // A server that refuses (busy) or stops reading (too_large) says
+        // why in one line and closes: that line is the answer, not the
+        // broken pipe the rest of the request ran into.
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ) {
+            return Err(io_err(e));
+        }
+        let mut reader = LineReader::new(MAX_REPLY);
+        let deadline = Instant::now().checked_add(timeout.min(Duration::from_secs(1)));
+        return match reader.read_line(&mut stream, deadline) {
+            Ok(Some(reply)) => Response::from_line(&reply).map_err(|_| io_err(e)),
+            _ => Err(io_err(e)),
+        };
+    }
     let mut reader = LineReader::new(MAX_REPLY);
     let reply = reader
         .read_line(&mut stream, Instant::now().checked_add(timeout))
@@ -343,7 +366,7 @@ fn build_request(command: &CtlCommand, err: &mut dyn Write) -> Result<Request, u
                     return Err(EXIT_ERROR);
                 }
             }
-            Request::Apply { config: text }
+            apply_request(file, text)
         }
         CtlCommand::Route {
             op: RouteCmd::Add { destination, rest },
@@ -368,6 +391,33 @@ fn build_request(command: &CtlCommand, err: &mut dyn Write) -> Result<Request, u
             destination: *destination,
         }),
     })
+}
+
+/// Inline configs up to this size (the server's default request line
+/// limit, less room for the JSON around and the escapes inside); larger
+/// ones go by path.
+const INLINE_APPLY_MAX: usize = (1 << 20) - 64 * 1024;
+
+/// The `apply` request for a validated file: the text inline (it works
+/// across mount namespaces and file permissions), or, when the request
+/// line would pass the server's 1 MiB limit, the file's absolute path for
+/// the router to read itself.
+fn apply_request(file: &Path, text: String) -> Request {
+    let inline = Request::Apply {
+        config: Some(text),
+        path: None,
+    };
+    if inline.to_line().len() <= INLINE_APPLY_MAX {
+        return inline;
+    }
+    match std::fs::canonicalize(file) {
+        Ok(path) => Request::Apply {
+            config: None,
+            path: Some(path),
+        },
+        // Cannot name it: send it inline and let the server say too_large.
+        Err(_) => inline,
+    }
 }
 
 /// The text for an ok reply to `command`.
@@ -400,6 +450,15 @@ fn print_error(err: &mut dyn Write, e: &ControlError) {
     let _ = writeln!(err, "routelet ctl: {}: {}", e.code, escape(first));
     for line in lines {
         let _ = writeln!(err, "  {}", escape(line));
+    }
+    let hint = match e.code {
+        ErrorCode::Busy => Some("the router is busy serving other control clients; nothing was changed: retry in a moment"),
+        ErrorCode::TooLarge => Some("the request is over the router's size limit; nothing was changed (apply a large config by path: routelet ctl apply FILE does)"),
+        ErrorCode::PermissionDenied => Some("run as root or as the control socket's owner to change the router"),
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        let _ = writeln!(err, "  ({hint})");
     }
 }
 

@@ -15,8 +15,13 @@
 //! Contract: the runtime implements [`Backend`] over its own state and
 //! never sees bytes from the socket: requests reach it parsed and checked
 //! (destinations without host bits, next hops of the destination's family),
-//! one mutating request at a time. `show leases` and `show flows` are
-//! answered `not_supported` by [`dispatch`] until their services exist
+//! one mutating request at a time, and mutating requests only from
+//! privileged peers (the server checks SO_PEERCRED). `apply` by path
+//! reaches it as text: [`dispatch`] reads the file (bounded, regular files
+//! only). Large tables may be answered as typed rows
+//! ([`Backend::show_listing`]) that the server streams to the client.
+//! `show leases` and `show flows` are answered `not_supported` by
+//! [`dispatch`] until their services exist
 //! ([`ShowWhat::unsupported_reason`]). Nothing here panics on any input.
 
 // Everything here handles bytes from a socket or a file: no path may panic.
@@ -34,14 +39,19 @@ pub mod protocol;
 pub mod render;
 pub mod server;
 
+use std::io::Read;
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use ipnet::IpNet;
 use serde_json::Value;
 
 pub use client::{CtlArgs, CtlCommand};
-pub use protocol::{ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat};
-pub use server::{ControlHandle, ControlLimits, ControlServer};
+pub use protocol::{
+    ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat, MAX_APPLY_FILE,
+};
+pub use server::{ControlAccess, ControlHandle, ControlLimits, ControlServer};
 
 /// What the control socket asks of the running router.
 ///
@@ -81,6 +91,44 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes the runtime route to `destination`; `bad_request` if there
     /// is none (config routes are changed with `apply`).
     fn route_del(&self, destination: IpNet) -> Result<Value, ControlError>;
+
+    /// [`Backend::show`] as the server calls it: a backend whose tables
+    /// grow with the network (neighbors, routes) answers typed rows, which
+    /// the server serializes as the client reads. A table of 64k neighbors
+    /// costs ~20 MB as rows and ~100 MB as a JSON tree. Default: `show`.
+    fn show_listing(&self, what: ShowWhat) -> Result<Listing, ControlError> {
+        self.show(what).map(Listing::Value)
+    }
+}
+
+/// A reply's `data` that writes itself as JSON when the reply is sent.
+pub trait ReplyData: Send {
+    /// Writes the value as compact JSON into `out`.
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()>;
+}
+
+impl<T: serde::Serialize + Send> ReplyData for T {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(out, self).map_err(std::io::Error::from)
+    }
+}
+
+/// What [`Backend::show_listing`] answers.
+pub enum Listing {
+    /// A JSON tree, as [`Backend::show`] gives.
+    Value(Value),
+    /// Typed rows (anything `Serialize`), serialized only as they are
+    /// written to the client.
+    Rows(Box<dyn ReplyData>),
+}
+
+impl core::fmt::Debug for Listing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Listing::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Listing::Rows(_) => f.write_str("Rows(..)"),
+        }
+    }
 }
 
 /// Carries out one parsed request against `backend`: the server's whole
@@ -92,7 +140,18 @@ pub fn dispatch(backend: &dyn Backend, request: Request) -> Result<Value, Contro
             Some(reason) => Err(ControlError::not_supported(reason)),
             None => backend.show(what),
         },
-        Request::Apply { config } => backend.apply(&config),
+        Request::Apply {
+            config: Some(text),
+            path: None,
+        } => backend.apply(&text),
+        Request::Apply {
+            config: None,
+            path: Some(path),
+        } => backend.apply(&read_config_file(&path)?),
+        // `Request::from_line` rejects these; a hand-built request may not.
+        Request::Apply { .. } => Err(ControlError::bad_request(
+            "apply needs exactly one of \"config\" and \"path\"",
+        )),
         Request::Route(RouteRequest::Add {
             destination,
             nexthop,
@@ -100,4 +159,44 @@ pub fn dispatch(backend: &dyn Backend, request: Request) -> Result<Value, Contro
         }) => backend.route_add(destination, nexthop, dev.as_deref()),
         Request::Route(RouteRequest::Del { destination }) => backend.route_del(destination),
     }
+}
+
+/// Reads the config file an `apply` names, on the router's side: a
+/// regular file of at most [`MAX_APPLY_FILE`] bytes of UTF-8. Errors are
+/// the sender's (`bad_request`) and name the path; the file's contents are
+/// never quoted here (the config parser's errors quote what they need).
+fn read_config_file(path: &Path) -> Result<String, ControlError> {
+    let cannot = |why: String| {
+        ControlError::bad_request(format!(
+            "cannot read {} on the router: {why} (apply by path reads the file in the router's own mount namespace)",
+            path.display()
+        ))
+    };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it would hold
+    // the control plane's mutation lock); a regular file ignores the flag.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| cannot(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| cannot(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(cannot("not a regular file".into()));
+    }
+    if meta.len() > MAX_APPLY_FILE {
+        return Err(cannot(format!(
+            "{} bytes, over the {MAX_APPLY_FILE}-byte limit",
+            meta.len()
+        )));
+    }
+    // The file may grow between the check and the read: read one byte past
+    // the limit at most.
+    let mut bytes = Vec::new();
+    file.take(MAX_APPLY_FILE.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(e.to_string()))?;
+    if bytes.len() as u64 > MAX_APPLY_FILE {
+        return Err(cannot(format!("over the {MAX_APPLY_FILE}-byte limit")));
+    }
+    String::from_utf8(bytes).map_err(|_| cannot("not UTF-8".into()))
 }

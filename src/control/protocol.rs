@@ -3,12 +3,17 @@
 //! Contract (DESIGN.md "Control protocol"):
 //! - A request is one line holding one JSON object with a `"cmd"` member:
 //!   `{"cmd":"status"}`, `{"cmd":"show","what":"routes"}`,
-//!   `{"cmd":"apply","config":"<whole TOML text>"}`,
+//!   `{"cmd":"apply","config":"<whole TOML text>"}` or
+//!   `{"cmd":"apply","path":"/abs/router.toml"}` (the router reads the file
+//!   itself, so a config larger than the request line limit still applies),
 //!   `{"cmd":"route","op":"add","destination":"2001:db8:beef::/48","nexthop":"2001:db8:cafe:17::1","dev":"qg0"}`
 //!   (`dev` optional), `{"cmd":"route","op":"del","destination":"2001:db8:beef::/48"}`.
 //! - The reply is one line: `{"ok":true,"data":...}` or
 //!   `{"ok":false,"error":{"code":"bad_request","message":"..."}}`, the
-//!   codes being [`ErrorCode`]'s.
+//!   codes being [`ErrorCode`]'s. A server that cannot serve a connection
+//!   (`busy`) or a request line (`too_large`) sends that one error line and
+//!   closes the connection; `permission_denied` answers a changing request
+//!   from a peer that may only read, and the connection goes on.
 //! - [`Request::from_line`] takes any bytes and never panics: not UTF-8,
 //!   not JSON, not an object, a missing or unknown `cmd`, an unknown or
 //!   missing member, a destination with host bits or a next hop of the other
@@ -17,6 +22,7 @@
 //!   produce a 1 MiB error.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -28,6 +34,11 @@ use crate::route::RibError;
 /// At most this many characters of client input are quoted back in an
 /// error message.
 pub const MAX_ECHO: usize = 200;
+
+/// Largest config file `{"cmd":"apply","path":...}` reads (16 MiB): far
+/// above any real router's config, low enough that a request naming a
+/// huge file cannot make the router allocate without bound.
+pub const MAX_APPLY_FILE: u64 = 16 << 20;
 
 /// Why a request failed; the wire spelling is [`ErrorCode::as_str`].
 ///
@@ -59,6 +70,10 @@ pub enum ErrorCode {
     /// The router failed while carrying out a valid request; the message
     /// describes the failure. The router keeps running.
     Internal,
+    /// The peer may read but not change the router: changing commands
+    /// (`apply`, `route`) need root or the control socket's owner or group
+    /// (checked with the peer's kernel credentials, SO_PEERCRED).
+    PermissionDenied,
 }
 
 impl ErrorCode {
@@ -72,6 +87,7 @@ impl ErrorCode {
             ErrorCode::NotSupported => "not_supported",
             ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal",
+            ErrorCode::PermissionDenied => "permission_denied",
         }
     }
 }
@@ -247,8 +263,15 @@ pub enum Request {
     Status,
     /// One of the tables.
     Show { what: ShowWhat },
-    /// Validate a whole config and swap it in, or change nothing.
-    Apply { config: String },
+    /// Validate a whole config and swap it in, or change nothing. Exactly
+    /// one of `config` (the TOML text, inline) and `path` (an absolute path
+    /// the router reads itself, at most [`MAX_APPLY_FILE`] bytes) is given.
+    Apply {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<PathBuf>,
+    },
     /// Add or delete a runtime route.
     Route(RouteRequest),
 }
@@ -306,6 +329,22 @@ impl Request {
     /// (no host bits, as the config demands of `[[route]]`) and its next hop
     /// is of the same family; an interface name fits Linux's IFNAMSIZ.
     fn check(&self) -> Result<(), ControlError> {
+        if let Request::Apply { config, path } = self {
+            return match (config, path) {
+                (Some(_), None) => Ok(()),
+                (None, Some(path)) if path.is_absolute() => Ok(()),
+                (None, Some(path)) => Err(ControlError::bad_request(clip(&format!(
+                    "apply path {:?} is not absolute (the router resolves it, not the client)",
+                    path.display().to_string()
+                )))),
+                (Some(_), Some(_)) => Err(ControlError::bad_request(
+                    "apply takes either \"config\" (the TOML text) or \"path\" (a file the router reads), not both",
+                )),
+                (None, None) => Err(ControlError::bad_request(
+                    "apply needs \"config\" (the TOML text) or \"path\" (a file the router reads)",
+                )),
+            };
+        }
         let Request::Route(route) = self else {
             return Ok(());
         };
@@ -372,6 +411,17 @@ struct RawResponse {
     error: Option<ControlError>,
 }
 
+/// [`RawResponse`] borrowing the reply, so that writing a reply never
+/// copies its `data` (serde's `into` would clone the whole tree first).
+#[derive(Serialize)]
+struct RawResponseRef<'a> {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ControlError>,
+}
+
 impl From<Response> for RawResponse {
     fn from(r: Response) -> Self {
         match r.0 {
@@ -414,9 +464,33 @@ impl Response {
         Response(Err(ControlError::new(code, message)))
     }
 
+    fn as_raw(&self) -> RawResponseRef<'_> {
+        match &self.0 {
+            Ok(data) => RawResponseRef {
+                ok: true,
+                data: Some(data),
+                error: None,
+            },
+            Err(error) => RawResponseRef {
+                ok: false,
+                data: None,
+                error: Some(error),
+            },
+        }
+    }
+
+    /// Writes the reply as one line of JSON, with its newline, straight
+    /// into `out` (no intermediate string: the server streams large
+    /// listings through a small buffer this way). An error means the line
+    /// may be incomplete.
+    pub fn write_line(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, &self.as_raw()).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
+    }
+
     /// The reply as one line of JSON, with its newline.
     pub fn to_line(&self) -> String {
-        let mut line = serde_json::to_string(self).unwrap_or_else(|_| {
+        let mut line = serde_json::to_string(&self.as_raw()).unwrap_or_else(|_| {
             // Only a backend `data` holding something JSON cannot encode
             // gets here (serde_json::Value always encodes; kept total).
             String::from(
@@ -471,7 +545,15 @@ mod tests {
         assert_eq!(
             Request::from_line(br#"{"cmd":"apply","config":"[router]\nname = \"r1\"\n"}"#).unwrap(),
             Request::Apply {
-                config: "[router]\nname = \"r1\"\n".into()
+                config: Some("[router]\nname = \"r1\"\n".into()),
+                path: None,
+            }
+        );
+        assert_eq!(
+            Request::from_line(br#"{"cmd":"apply","path":"/etc/routelet/r1.toml"}"#).unwrap(),
+            Request::Apply {
+                config: None,
+                path: Some("/etc/routelet/r1.toml".into()),
             }
         );
         assert_eq!(
@@ -513,7 +595,12 @@ mod tests {
                 what: ShowWhat::Neighbors,
             },
             Request::Apply {
-                config: "x\ny\"".into(),
+                config: Some("x\ny\"".into()),
+                path: None,
+            },
+            Request::Apply {
+                config: None,
+                path: Some("/srv/r1.toml".into()),
             },
             Request::Route(RouteRequest::Add {
                 destination: "2001:db8:beef::/48".parse().unwrap(),
@@ -634,6 +721,33 @@ mod tests {
     }
 
     #[test]
+    fn apply_needs_exactly_one_source() {
+        for bad in [
+            r#"{"cmd":"apply"}"#,
+            r#"{"cmd":"apply","config":"x","path":"/a.toml"}"#,
+            r#"{"cmd":"apply","path":"relative.toml"}"#,
+            r#"{"cmd":"apply","path":7}"#,
+        ] {
+            assert_eq!(err(bad).code, ErrorCode::BadRequest, "{bad}");
+        }
+        assert!(err(r#"{"cmd":"apply","path":"r.toml"}"#)
+            .message
+            .contains("not absolute"));
+    }
+
+    #[test]
+    fn write_line_matches_to_line() {
+        for r in [
+            Response::ok(serde_json::json!({"a": [1, "x"]})),
+            Response::error(ErrorCode::Busy, "full"),
+        ] {
+            let mut out = Vec::new();
+            r.write_line(&mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), r.to_line());
+        }
+    }
+
+    #[test]
     fn rejects_unknown_route_op() {
         let e = err(r#"{"cmd":"route","op":"flush"}"#);
         assert_eq!(e.code, ErrorCode::BadRequest);
@@ -723,6 +837,7 @@ mod tests {
             ErrorCode::NotSupported,
             ErrorCode::Busy,
             ErrorCode::Internal,
+            ErrorCode::PermissionDenied,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::model::{
-    drop_description, Applied, ConfigView, InterfaceRow, NeighborRow, RouteRow, StatsRow, Status,
-    SubnetRow,
+    drop_description, ApplyOutcome, ConfigView, ControlStats, InterfaceRow, NeighborRow, RouteRow,
+    StatsRow, Status, SubnetRow,
 };
 use super::protocol::ShowWhat;
 
@@ -47,16 +47,40 @@ pub fn status(data: &Value) -> String {
             "config".into(),
             format!("generation {}", s.config_generation),
         ]);
+        // The server's own counters: shown when something was turned away.
+        let control = data
+            .get("control")
+            .and_then(|c| serde_json::from_value::<ControlStats>(c.clone()).ok());
+        if let Some(c) = control.filter(|c| c.refused + c.evicted + c.timed_out + c.denied > 0) {
+            t.row(vec![
+                "control".into(),
+                format!(
+                    "{}/{} connections; {} refused busy, {} evicted idle, {} timed out, {} denied",
+                    c.connections, c.max_connections, c.refused, c.evicted, c.timed_out, c.denied
+                ),
+            ]);
+        }
         t.render()
     })
 }
 
-/// The text for a successful `apply`.
+/// The text for a successful `apply`, with one line per setting that
+/// needs a restart to take effect.
 pub fn applied(data: &Value) -> String {
-    match serde_json::from_value::<Applied>(data.clone()) {
-        Ok(a) => format!("config applied: generation {}\n", a.config_generation),
-        Err(_) => String::from("config applied\n"),
+    let Ok(a) = serde_json::from_value::<ApplyOutcome>(data.clone()) else {
+        return String::from("config applied\n");
+    };
+    let mut text = format!("config applied: generation {}\n", a.config_generation);
+    for r in &a.restart_required {
+        let _ = writeln!(
+            text,
+            "restart needed: {} stays {} until routelet restarts (requested {})",
+            cell(&r.key),
+            cell(&r.running),
+            cell(&r.requested)
+        );
     }
+    text
 }
 
 /// Pretty JSON, with a newline: `--json` output and the fallback.
@@ -361,6 +385,47 @@ mod tests {
 
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn applied_names_each_setting_that_needs_a_restart() {
+        assert_eq!(
+            applied(&json!({"config_generation": 2})),
+            "config applied: generation 2\n"
+        );
+        let data = json!({
+            "config_generation": 3,
+            "restart_required": [
+                {"key": "router.workers", "running": "2", "requested": "4"},
+                {"key": "router.control_socket", "running": "\"/run/routelet/r1.sock\"",
+                 "requested": "\"/run/x.sock\""},
+            ],
+        });
+        assert_eq!(
+            applied(&data),
+            "config applied: generation 3\n\
+             restart needed: router.workers stays 2 until routelet restarts (requested 4)\n\
+             restart needed: router.control_socket stays \"/run/routelet/r1.sock\" until routelet restarts (requested \"/run/x.sock\")\n"
+        );
+    }
+
+    #[test]
+    fn status_shows_control_counters_only_when_something_was_turned_away() {
+        let mut data = json!({
+            "router": "r1", "pid": 1, "uptime_secs": 5, "workers": 1,
+            "interfaces": 1, "config_generation": 1,
+            "control": {"connections": 1, "max_connections": 16, "refused": 0,
+                        "evicted": 0, "timed_out": 0, "denied": 0},
+        });
+        assert!(!status(&data).contains("control"), "{}", status(&data));
+        data["control"]["refused"] = json!(12);
+        assert!(
+            status(&data).ends_with(
+                "control     1/16 connections; 12 refused busy, 0 evicted idle, 0 timed out, 0 denied\n"
+            ),
+            "{}",
+            status(&data)
+        );
+    }
 
     #[test]
     fn table_aligns_and_trims() {

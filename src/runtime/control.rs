@@ -12,9 +12,10 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::control::model::{
-    Applied, ConfigView, InterfaceRow, NeighborRow, RouteRow, StatsRow, Status, SubnetRow,
+    ApplyOutcome, ConfigView, InterfaceRow, NeighborRow, RestartRequired, RouteRow, StatsRow,
+    Status, SubnetRow,
 };
-use crate::control::{Backend, ControlError, ShowWhat};
+use crate::control::{Backend, ControlError, Listing, ShowWhat};
 use crate::engine::{CompiledConfig, IfaceId, IfaceStats};
 use crate::route::{NextHop, Rib, RouteSource};
 
@@ -23,9 +24,87 @@ use super::{link_infos, Shared};
 /// How long `show` waits for the workers' snapshots.
 const SNAPSHOT_WAIT: Duration = Duration::from_millis(500);
 
+/// Workers rebuild their `show` snapshots at most this often, however
+/// many clients ask: a request within it reads the last ones.
+const SNAPSHOT_MIN_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The settings `routelet run` reads once at start: the control socket it
+/// binds, the worker threads it spawns and the packet rings they open.
+/// An `apply` cannot change them in place; [`keep_restart_only_settings`]
+/// keeps their running values in the applied config (so `show config`
+/// tells the truth) and reports each change as needing a restart.
+///
+/// Returns one [`RestartRequired`] per key whose value `new` changes, and
+/// sets that key in `new` back to `running`'s value. `running_workers` is
+/// the number of workers actually running (`--workers` or the core count
+/// may have decided it), which the note reports.
+pub fn keep_restart_only_settings(
+    running: &Config,
+    new: &mut Config,
+    running_workers: usize,
+) -> Vec<RestartRequired> {
+    let mut notes = Vec::new();
+    // The socket: the effective path counts (a renamed router without
+    // `control_socket` would move to another default path).
+    let running_socket = crate::control::client::socket_path_for(running);
+    let new_socket = crate::control::client::socket_path_for(new);
+    if running_socket != new_socket {
+        notes.push(RestartRequired {
+            key: "router.control_socket".into(),
+            running: one_line(&running_socket.display().to_string()),
+            requested: one_line(&new_socket.display().to_string()),
+        });
+        new.router.control_socket = Some(running_socket);
+    }
+    if running.router.workers != new.router.workers {
+        notes.push(RestartRequired {
+            key: "router.workers".into(),
+            running: running_workers.to_string(),
+            requested: new
+                .router
+                .workers
+                .map_or_else(|| "absent (one per core)".into(), |w| w.to_string()),
+        });
+        new.router.workers = running.router.workers;
+    }
+    if running.router.io != new.router.io {
+        notes.push(RestartRequired {
+            key: "router.io".into(),
+            running: one_line(&running.router.io),
+            requested: one_line(&new.router.io),
+        });
+        new.router.io = running.router.io;
+    }
+    notes
+}
+
+/// A value as one line of TOML for [`RestartRequired`]: `"text"`, `2`,
+/// or a table's `key = value` pairs joined by commas.
+fn one_line<T: serde::Serialize>(value: &T) -> String {
+    #[derive(serde::Serialize)]
+    struct Wrap<'a, T: serde::Serialize> {
+        v: &'a T,
+    }
+    match toml::to_string(&Wrap { v: value }) {
+        Ok(text) => match text.strip_prefix("v = ") {
+            Some(plain) => plain.trim_end().to_string(),
+            // A table comes as `[v]` and its keys.
+            None => text
+                .lines()
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        Err(e) => format!("<{e}>"),
+    }
+}
+
 /// The backend over the runtime's shared state.
 pub struct RuntimeBackend {
     shared: Arc<Shared>,
+    /// When the workers were last asked for snapshots.
+    last_snapshot: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ControlError> {
@@ -34,13 +113,37 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ControlError> {
 
 impl RuntimeBackend {
     pub fn new(shared: Arc<Shared>) -> RuntimeBackend {
-        RuntimeBackend { shared }
+        RuntimeBackend {
+            shared,
+            last_snapshot: std::sync::Mutex::new(None),
+        }
     }
 
-    /// Asks every worker for a fresh snapshot and waits (bounded) for it.
-    fn snapshots(&self) -> Vec<super::worker::Snapshot> {
-        let epoch = self.shared.snapshot_epoch.fetch_add(1, Ordering::AcqRel) + 1;
-        self.shared.wake_all();
+    /// Asks every worker for a fresh snapshot, waits (bounded) for it, and
+    /// returns `take` of each. `take` runs under the snapshot's lock, so it
+    /// copies only what the caller needs (a worker publishing waits for
+    /// that lock). Workers are asked at most once per
+    /// [`SNAPSHOT_MIN_INTERVAL`]: a client asking in a loop cannot make
+    /// them rebuild their tables more often than that.
+    fn snapshots_with<T>(&self, mut take: impl FnMut(&super::worker::Snapshot) -> T) -> Vec<T> {
+        let epoch = {
+            let mut last = self
+                .last_snapshot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = std::time::Instant::now();
+            match *last {
+                Some(at) if now.saturating_duration_since(at) < SNAPSHOT_MIN_INTERVAL => {
+                    self.shared.snapshot_epoch.load(Ordering::Acquire)
+                }
+                _ => {
+                    *last = Some(now);
+                    let epoch = self.shared.snapshot_epoch.fetch_add(1, Ordering::AcqRel) + 1;
+                    self.shared.wake_all();
+                    epoch
+                }
+            }
+        };
         let deadline = std::time::Instant::now() + SNAPSHOT_WAIT;
         loop {
             let fresh = self
@@ -56,8 +159,32 @@ impl RuntimeBackend {
         self.shared
             .snapshots
             .iter()
-            .filter_map(|s| s.lock().ok().map(|s| s.clone()))
+            .filter_map(|s| s.lock().ok().map(|s| take(&s)))
             .collect()
+    }
+
+    /// Every worker's whole snapshot (for `show stats`).
+    fn snapshots(&self) -> Vec<super::worker::Snapshot> {
+        self.snapshots_with(Clone::clone)
+    }
+
+    /// `show neighbors`: every worker's table merged.
+    fn neighbor_rows(&self) -> Vec<NeighborRow> {
+        // Each worker learns every neighbor (see the runtime's module
+        // doc); worker 0's view is complete, others add entries still
+        // resolving on their side.
+        NeighborRow::merge(self.snapshots_with(|s| s.neighbors.clone()))
+    }
+
+    /// `show routes`: the RIB with runtime routes.
+    fn route_rows(&self) -> Result<Vec<RouteRow>, ControlError> {
+        let config = self.shared.config.load_full();
+        let rib = self.rib_with_runtime(&config)?;
+        Ok(rib
+            .routes()
+            .iter()
+            .map(|info| RouteRow::from_info(info, |id| Self::iface_name(&config, id)))
+            .collect())
     }
 
     fn iface_name(config: &CompiledConfig, id: IfaceId) -> Option<String> {
@@ -136,35 +263,8 @@ impl Backend for RuntimeBackend {
                     .map_err(|_| ControlError::internal("config lock poisoned"))?;
                 to_value(&SubnetRow::all_from_config(&source))
             }
-            ShowWhat::Routes => {
-                let rib = self.rib_with_runtime(&config)?;
-                let rows: Vec<RouteRow> = rib
-                    .routes()
-                    .iter()
-                    .map(|info| RouteRow::from_info(info, |id| Self::iface_name(&config, id)))
-                    .collect();
-                to_value(&rows)
-            }
-            ShowWhat::Neighbors => {
-                // Each worker learns every neighbor (see the runtime's
-                // module doc); worker 0's view is complete, others add
-                // entries still resolving on their side.
-                let mut rows: Vec<NeighborRow> = Vec::new();
-                for snap in self.snapshots() {
-                    for row in snap.neighbors {
-                        if !rows
-                            .iter()
-                            .any(|r| r.iface == row.iface && r.addr == row.addr)
-                        {
-                            rows.push(row);
-                        }
-                    }
-                }
-                rows.sort_by(|a, b| {
-                    (&a.iface, &a.family, &a.addr).cmp(&(&b.iface, &b.family, &b.addr))
-                });
-                to_value(&rows)
-            }
+            ShowWhat::Routes => to_value(&self.route_rows()?),
+            ShowWhat::Neighbors => to_value(&self.neighbor_rows()),
             ShowWhat::Stats => {
                 let n = config.ifaces.len();
                 let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); n];
@@ -210,8 +310,24 @@ impl Backend for RuntimeBackend {
         }
     }
 
+    fn show_listing(&self, what: ShowWhat) -> Result<Listing, ControlError> {
+        match what {
+            ShowWhat::Neighbors => Ok(Listing::Rows(Box::new(self.neighbor_rows()))),
+            ShowWhat::Routes => Ok(Listing::Rows(Box::new(self.route_rows()?))),
+            other => self.show(other).map(Listing::Value),
+        }
+    }
+
     fn apply(&self, config_text: &str) -> Result<Value, ControlError> {
-        let config = Config::from_toml_str(config_text).map_err(ControlError::from)?;
+        let mut config = Config::from_toml_str(config_text).map_err(ControlError::from)?;
+        let restart_required = {
+            let running = self
+                .shared
+                .source
+                .lock()
+                .map_err(|_| ControlError::internal("config lock poisoned"))?;
+            keep_restart_only_settings(&running, &mut config, self.shared.workers)
+        };
         let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
         let running: Vec<&str> = self.shared.links.iter().map(|l| l.name.as_str()).collect();
         if names != running {
@@ -235,9 +351,18 @@ impl Backend for RuntimeBackend {
         *source = config;
         drop(source);
         self.shared.wake_all();
+        for r in &restart_required {
+            tracing::warn!(
+                key = %r.key,
+                running = %r.running,
+                requested = %r.requested,
+                "applied config changes a setting that needs a restart; keeping the running value"
+            );
+        }
         tracing::info!(generation, "config applied");
-        to_value(&Applied {
+        to_value(&ApplyOutcome {
             config_generation: generation,
+            restart_required,
         })
     }
 
@@ -296,5 +421,95 @@ impl Backend for RuntimeBackend {
         self.republish_fib()?;
         tracing::info!(%destination, "runtime route removed");
         Ok(serde_json::json!({ "removed": destination.to_string() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+
+    const BASE: &str = "[router]\nname = \"r1\"\n\n[[interface]]\nname = \"qr0\"\n";
+
+    fn config(router_extra: &str) -> Config {
+        Config::from_toml_str(
+            &BASE.replace("name = \"r1\"\n", &format!("name = \"r1\"\n{router_extra}")),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unchanged_restart_settings_need_no_restart() {
+        let running = config("workers = 2\n");
+        let mut new = config("workers = 2\n");
+        assert_eq!(keep_restart_only_settings(&running, &mut new, 2), []);
+        assert_eq!(new, running);
+    }
+
+    #[test]
+    fn workers_note_reports_the_running_count() {
+        // Started without `workers` (one per core: 2 here); the new config
+        // asks for 3.
+        let running = config("");
+        let mut new = config("workers = 3\n");
+        let notes = keep_restart_only_settings(&running, &mut new, 2);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (notes[0].running.as_str(), notes[0].requested.as_str()),
+            ("2", "3")
+        );
+        assert_eq!(new.router.workers, None);
+    }
+
+    #[test]
+    fn restart_settings_keep_running_values_and_are_reported() {
+        let running = config("workers = 2\n");
+        let mut new = config(
+            "workers = 4\ncontrol_socket = \"/run/routelet/other.sock\"\n[router.io]\nrx_ring = \"v2\"\n",
+        );
+        let notes = keep_restart_only_settings(&running, &mut new, 2);
+        let keys: Vec<&str> = notes.iter().map(|n| n.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["router.control_socket", "router.workers", "router.io"]
+        );
+        assert_eq!(notes[0].running, "\"/run/routelet/r1.sock\"");
+        assert_eq!(notes[0].requested, "\"/run/routelet/other.sock\"");
+        assert_eq!(
+            (notes[1].running.as_str(), notes[1].requested.as_str()),
+            ("2", "4")
+        );
+        assert!(
+            notes[2].requested.contains("rx_ring = \"v2\""),
+            "{}",
+            notes[2].requested
+        );
+        assert!(
+            notes[2].running.contains("rx_ring = \"v3\""),
+            "{}",
+            notes[2].running
+        );
+        // What show config shows afterwards: the running values.
+        assert_eq!(new.router.workers, Some(2));
+        assert_eq!(new.router.io, running.router.io);
+        assert_eq!(
+            crate::control::client::socket_path_for(&new),
+            crate::control::client::socket_path_for(&running)
+        );
+    }
+
+    #[test]
+    fn renaming_the_router_keeps_its_socket() {
+        let running = config("");
+        let mut new = Config::from_toml_str(&BASE.replace("r1", "r2")).unwrap();
+        let notes = keep_restart_only_settings(&running, &mut new, 1);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].key, "router.control_socket");
+        assert_eq!(new.router.name, "r2");
+        assert_eq!(
+            new.router.control_socket.as_deref(),
+            Some(std::path::Path::new("/run/routelet/r1.sock"))
+        );
     }
 }
