@@ -27,7 +27,14 @@ set -euo pipefail
 source "$(dirname "$0")/lib/lab.sh"
 
 usage() {
-    sed -n '8,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    cat >&2 <<'EOF'
+Usage (as root):
+  scripts/netns-lab.sh demo      # up, show SLAAC / pings / neighbors, down
+  scripts/netns-lab.sh test      # end-to-end checks: PASS/FAIL each, exit 1 on any failure
+  scripts/netns-lab.sh up        # build the lab and leave it running (prints how to use it)
+  scripts/netns-lab.sh down [ID] # remove what an earlier `up` left (without ID: every run
+                                 #   kept by `up` or whose script died; not running tests)
+EOF
     exit 2
 }
 

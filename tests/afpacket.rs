@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
+use routelet::io::csum::complete_checksum;
 use routelet::io::sys::{
-    complete_checksum, link_facts, run_in_netns, LinkFacts, PacketSocket, RingConfig, RingVersion,
-    RxMeta, TxMode,
+    link_facts, run_in_netns, LinkFacts, PacketSocket, RingConfig, RingVersion, RxMeta, TxMode,
 };
 use routelet::wire::{EthernetAddress, UdpPacket};
 

@@ -1,6 +1,6 @@
 //! `routelet run`: the live dataplane around the engine.
 //!
-//! - start-up ([`start`]): load and validate the config, read each
+//! - start-up ([`run`]): load and validate the config, read each
 //!   interface's facts from the kernel, silence the kernel on them
 //!   (`disable_ipv6=1`, IPv6 forwarding off; refuse to start if one carries
 //!   kernel IPv4 addresses), compile, open the sockets, start the workers

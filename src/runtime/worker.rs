@@ -19,6 +19,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::control::model::NeighborRow;
 use crate::engine::{DropReason, IfaceId, IfaceStats, Instant, Router, TxBatch};
+use crate::io::csum::complete_checksum;
 use crate::io::sys::{self, PacketSocket, RingConfig, SocketFilter};
 use crate::wire::{solicited_node, EthernetAddress};
 
@@ -257,7 +258,7 @@ impl Worker {
                     return;
                 }
                 if meta.csum_not_ready {
-                    sys::complete_checksum(frame);
+                    complete_checksum(frame);
                 }
                 router.process(id, frame, t, tx);
             });
@@ -269,7 +270,7 @@ impl Worker {
                         return;
                     }
                     if meta.csum_not_ready {
-                        sys::complete_checksum(frame);
+                        complete_checksum(frame);
                     }
                     if answer {
                         router.process(id, frame, t, tx);

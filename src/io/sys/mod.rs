@@ -5,8 +5,6 @@
 //! - [`PacketSocket`]: one socket per interface per worker, an RX ring
 //!   walked in place, a TX ring (or `sendmmsg`), PACKET_FANOUT, multicast
 //!   membership, statistics, and a `mio::event::Source` impl.
-//! - [`complete_checksum`]: finishes the L4 checksum of a frame the ring
-//!   flagged `csum_not_ready` (safe code).
 //! - [`SocketFilter`]: the BPF programs that split ND/ARP from the data
 //!   path when several workers share an interface.
 //! - [`ipv4_addresses`]: the kernel's IPv4 addresses on an interface.
@@ -61,7 +59,6 @@
 )]
 #![warn(unsafe_op_in_unsafe_fn)]
 
-mod csum;
 mod filter;
 mod ifaddr;
 mod link;
@@ -69,7 +66,6 @@ mod netns;
 mod ring;
 mod socket;
 
-pub use self::csum::complete_checksum;
 pub use self::filter::{BpfInsn, SocketFilter};
 pub use self::ifaddr::ipv4_addresses;
 pub use self::link::{link_facts, LinkFacts};

@@ -127,7 +127,7 @@ pub fn fanout_group_id(ifindex: u32, pid: u32) -> u16 {
 pub struct RxMeta {
     /// TP_STATUS_CSUMNOTREADY: the L4 checksum field holds only the
     /// pseudo-header sum (frame from a local socket with offload); see
-    /// [`super::complete_checksum`].
+    /// [`crate::io::csum::complete_checksum`].
     pub csum_not_ready: bool,
     /// TP_STATUS_CSUM_VALID: the device already verified the L4 checksum.
     pub csum_valid: bool,
