@@ -20,7 +20,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::control::model::NeighborRow;
 use crate::engine::{DropReason, IfaceId, IfaceStats, Instant, Router, TxBatch};
 use crate::io::csum::complete_checksum;
-use crate::io::sys::{self, PacketSocket, RingConfig, SocketFilter};
+use crate::io::sys::{self, PacketSocket, RingConfig, RxFrame, SocketFilter, RX_VEC_MAX};
 use crate::wire::{solicited_node, EthernetAddress};
 
 use super::Shared;
@@ -171,6 +171,38 @@ pub fn run(index: usize, shared: Arc<Shared>, ready: Sender<(usize, io::Result<(
     .run();
 }
 
+/// The per-frame checks before the router sees a vector: frames cut short
+/// by the ring slot and VLAN-tagged frames are dropped (`drop` says why);
+/// a partial checksum is completed in place. Writes the accepted frames
+/// into `out` in order and returns how many.
+#[inline]
+fn accept<'f>(
+    frames: &'f mut [RxFrame<'_>],
+    out: &mut [&'f [u8]; RX_VEC_MAX],
+    mut drop: impl FnMut(DropReason),
+) -> usize {
+    let mut n = 0usize;
+    for frame in frames.iter_mut() {
+        let meta = frame.meta;
+        if meta.snaplen < meta.len {
+            drop(DropReason::EthernetTruncated);
+            continue;
+        }
+        if meta.vlan_tci.is_some() {
+            drop(DropReason::VlanTagged);
+            continue;
+        }
+        if meta.csum_not_ready {
+            complete_checksum(frame.data);
+        }
+        if let Some(slot) = out.get_mut(n) {
+            *slot = &*frame.data;
+            n += 1;
+        }
+    }
+    n
+}
+
 fn now(shared: &Shared) -> Instant {
     Instant::from_duration(shared.started.elapsed())
 }
@@ -243,42 +275,42 @@ impl Worker {
             router,
             sockets,
             tx,
+            index,
             ..
         } = self;
         let mut pending = false;
         for (i, s) in sockets.iter_mut().enumerate() {
-            let id = IfaceId(i as u16);
-            s.main.rx_batch_mut(|frame, meta| {
-                if meta.snaplen < meta.len {
-                    router.count_rx_drop(id, DropReason::EthernetTruncated);
-                    return;
+            let Ok(id) = u16::try_from(i).map(IfaceId) else {
+                break;
+            };
+            s.main.rx_vec(|frames| {
+                let mut accepted: [&[u8]; RX_VEC_MAX] = [&[]; RX_VEC_MAX];
+                let n = accept(frames, &mut accepted, |reason| {
+                    router.count_rx_drop(id, reason);
+                });
+                // One vector in, one batch to the router (`process_batch`
+                // once the engine has it).
+                for frame in accepted.iter().take(n) {
+                    router.process(id, frame, t, tx);
                 }
-                if meta.vlan_tci.is_some() {
-                    router.count_rx_drop(id, DropReason::VlanTagged);
-                    return;
-                }
-                if meta.csum_not_ready {
-                    complete_checksum(frame);
-                }
-                router.process(id, frame, t, tx);
             });
             pending |= s.main.rx_pending();
-            if let Some(n) = s.neighbor.as_mut() {
-                let answer = self.index == 0;
-                n.rx_batch_mut(|frame, meta| {
-                    if meta.snaplen < meta.len || meta.vlan_tci.is_some() {
-                        return;
-                    }
-                    if meta.csum_not_ready {
-                        complete_checksum(frame);
-                    }
-                    if answer {
-                        router.process(id, frame, t, tx);
-                    } else {
-                        router.learn(id, frame, t, tx);
+            if let Some(nb) = s.neighbor.as_mut() {
+                let answer = *index == 0;
+                nb.rx_vec(|frames| {
+                    let mut accepted: [&[u8]; RX_VEC_MAX] = [&[]; RX_VEC_MAX];
+                    // ND/ARP copies: the main socket counts the interface's
+                    // drops, these are not counted twice.
+                    let n = accept(frames, &mut accepted, |_| {});
+                    for frame in accepted.iter().take(n) {
+                        if answer {
+                            router.process(id, frame, t, tx);
+                        } else {
+                            router.learn(id, frame, t, tx);
+                        }
                     }
                 });
-                pending |= n.rx_pending();
+                pending |= nb.rx_pending();
             }
         }
         pending

@@ -4,7 +4,11 @@
 //! - [`link_facts`]: index, MAC, MTU and state of an interface (ioctl).
 //! - [`PacketSocket`]: one socket per interface per worker, an RX ring
 //!   walked in place, a TX ring (or `sendmmsg`), PACKET_FANOUT, multicast
-//!   membership, statistics, and a `mio::event::Source` impl.
+//!   membership, statistics, and a `mio::event::Source` impl. Opening and
+//!   options are in `socket`, the RX walk (`rx_vec`: up to [`RX_VEC_MAX`]
+//!   frames valid together, [`RxFrame`]) in `rx`, the TX path in `tx`, the
+//!   ring sizes and kernel header layout in `geometry`, the bounds-checked
+//!   ring memory in `ring`.
 //! - [`SocketFilter`]: the BPF programs that split ND/ARP from the data
 //!   path when several workers share an interface.
 //! - [`ipv4_addresses`]: the kernel's IPv4 addresses on an interface.
@@ -39,7 +43,7 @@
 //! - Checksums: the ring's per-frame status carries `TP_STATUS_CSUMNOTREADY`
 //!   (frames from a local socket on veth) and `TP_STATUS_CSUM_VALID`, so no
 //!   PACKET_AUXDATA is needed.
-//! - Workers poll with mio (edge-triggered): after `rx_batch` stopped on its
+//! - Workers poll with mio (edge-triggered): after `rx_vec` stopped on its
 //!   budget, `rx_pending` says whether to come back before sleeping. A
 //!   `Poll::poll` may fail with `Interrupted`; that is a spurious wake-up.
 //!
@@ -60,16 +64,19 @@
 #![warn(unsafe_op_in_unsafe_fn)]
 
 mod filter;
+mod geometry;
 mod ifaddr;
 mod link;
 mod netns;
 mod ring;
+mod rx;
 mod socket;
+mod tx;
 
 pub use self::filter::{BpfInsn, SocketFilter};
+pub use self::geometry::{RingConfig, RingVersion, TxMode};
 pub use self::ifaddr::ipv4_addresses;
 pub use self::link::{link_facts, LinkFacts};
 pub use self::netns::run_in_netns;
-pub use self::socket::{
-    fanout_group_id, PacketSocket, RingConfig, RingVersion, RxMeta, SocketStats, TxMode,
-};
+pub use self::rx::{RxFrame, RxMeta, RX_VEC_MAX};
+pub use self::socket::{fanout_group_id, PacketSocket, SocketStats};
