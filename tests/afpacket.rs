@@ -544,6 +544,52 @@ fn rx_vec_hands_out_vectors_v3() {
     rx_vec_hands_out_vectors("rx_vec_hands_out_vectors_v3", RingVersion::V3);
 }
 
+/// A one-page ring that nobody reads overflows: the kernel's drops show
+/// in `stats()`, and stay there on the next read (PACKET_STATISTICS
+/// resets on read; the socket accumulates), growing with the next flood.
+#[test]
+fn ring_drops_accumulate_across_reads() {
+    let test = "ring_drops_accumulate_across_reads";
+    let Some(lab) = Lab::new(test) else {
+        return;
+    };
+    let cfg = RingConfig {
+        block_size: 4096,
+        block_count: 1,
+        ..RingConfig::default()
+    };
+    let mut a = lab.open_a(&cfg);
+    let mut b = lab.open_b(&RingConfig::default());
+    let flood = |b: &mut PacketSocket| {
+        let frames: Vec<Vec<u8>> = (0..200)
+            .map(|i| udp6_frame(MAC_B, MAC_A, 5, false, i))
+            .collect();
+        for chunk in frames.chunks(50) {
+            b.send_batch(chunk.iter().map(|f| f.as_slice())).unwrap();
+        }
+        // veth delivers in softirq context: give it a moment.
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    flood(&mut b);
+    let first = a.stats().unwrap();
+    assert!(first.kernel_drops > 100, "{test}: {first:?}");
+    let again = a.stats().unwrap();
+    assert_eq!(
+        again.kernel_drops, first.kernel_drops,
+        "{test}: reset on read"
+    );
+    assert_eq!(a.counters(), again, "{test}");
+    // Drain what the ring held, flood again: the total grows.
+    collect(&mut [&mut a], 200, Duration::from_millis(200));
+    flood(&mut b);
+    let later = a.stats().unwrap();
+    assert!(
+        later.kernel_drops > first.kernel_drops + 100,
+        "{test}: {first:?} then {later:?}"
+    );
+    assert!(later.kernel_packets >= 400, "{test}: {later:?}");
+}
+
 #[test]
 fn fanout_splits_flows_symmetrically() {
     let Some(lab) = Lab::new("fanout_splits_flows_symmetrically") else {

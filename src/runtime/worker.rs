@@ -33,7 +33,25 @@ pub struct Snapshot {
     pub stats: Vec<IfaceStats>,
     pub neighbors: Vec<NeighborRow>,
     /// Frames the kernel dropped because a ring was full, per interface.
-    pub ring_drops: Vec<u64>,
+    pub ring_drops: Vec<RingDrops>,
+}
+
+/// One interface's RX ring drops in one worker, per socket kind (totals
+/// since start: PACKET_STATISTICS resets on read, the socket accumulates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RingDrops {
+    /// The data-path socket (in the fanout group with several workers).
+    pub main: u64,
+    /// The ND/ARP socket (several workers only).
+    pub neighbor: u64,
+}
+
+impl RingDrops {
+    /// Adds another worker's drops.
+    pub fn add(&mut self, other: &RingDrops) {
+        self.main = self.main.saturating_add(other.main);
+        self.neighbor = self.neighbor.saturating_add(other.neighbor);
+    }
 }
 
 /// One interface's sockets in this worker.
@@ -203,6 +221,15 @@ fn accept<'f>(
     n
 }
 
+/// A socket's RX ring drops since it opened. A failed PACKET_STATISTICS
+/// read keeps the totals gathered so far.
+fn ring_drops(socket: &mut PacketSocket) -> u64 {
+    match socket.stats() {
+        Ok(st) => st.kernel_drops,
+        Err(_) => socket.counters().kernel_drops,
+    }
+}
+
 fn now(shared: &Shared) -> Instant {
     Instant::from_duration(shared.started.elapsed())
 }
@@ -364,7 +391,10 @@ impl Worker {
         snap.ring_drops = self
             .sockets
             .iter_mut()
-            .map(|s| s.main.stats().map(|st| st.kernel_drops).unwrap_or(0))
+            .map(|s| RingDrops {
+                main: ring_drops(&mut s.main),
+                neighbor: s.neighbor.as_mut().map_or(0, ring_drops),
+            })
             .collect();
     }
 }

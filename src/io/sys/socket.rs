@@ -324,6 +324,12 @@ impl PacketSocket {
         setsockopt(self.fd.as_fd(), op, &mreq)
     }
 
+    /// The totals gathered so far, without asking the kernel: the kernel's
+    /// counters as of the last [`PacketSocket::stats`], ours up to now.
+    pub fn counters(&self) -> SocketStats {
+        self.stats
+    }
+
     /// The counters. Reading PACKET_STATISTICS resets the kernel's, so
     /// they are folded into totals kept here: each call returns totals.
     pub fn stats(&mut self) -> io::Result<SocketStats> {
