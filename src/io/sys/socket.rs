@@ -112,7 +112,13 @@ impl PacketSocket {
             )
         };
         if raw < 0 {
-            return Err(ctx("socket", io::Error::last_os_error()));
+            let e = io::Error::last_os_error();
+            let what = if e.kind() == io::ErrorKind::PermissionDenied {
+                "socket (AF_PACKET needs CAP_NET_RAW: run as root, or grant it)"
+            } else {
+                "socket"
+            };
+            return Err(ctx(what, e));
         }
         // SAFETY: `raw` is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
