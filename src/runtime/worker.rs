@@ -349,7 +349,9 @@ impl Worker {
             return;
         }
         for (i, s) in self.sockets.iter_mut().enumerate() {
-            let id = IfaceId(i as u16);
+            let Ok(id) = u16::try_from(i).map(IfaceId) else {
+                break;
+            };
             let frames = self.tx.iter().filter(|(f, _)| *f == id).map(|(_, b)| b);
             if let Err(e) = s.main.send_batch(frames) {
                 tracing::warn!(worker = self.index, interface = s.main.name(), error = %e, "send failed");

@@ -212,9 +212,12 @@ impl Geometry {
 }
 
 fn page_size() -> usize {
-    // SAFETY: sysconf with a constant name has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|p| usize::try_from(p).ok())
+        .filter(|&p| p > 0)
+        .unwrap_or(4096)
 }
 
 #[cfg(test)]

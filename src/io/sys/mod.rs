@@ -1,7 +1,8 @@
 //! Packet I/O over AF_PACKET with TPACKET mmap rings: the one module of the
 //! crate allowed `unsafe`.
 //!
-//! - [`link_facts`]: index, MAC, MTU and state of an interface (ioctl).
+//! - [`link_facts`]: index, MAC, MTU and state of an interface (nix's
+//!   `if_nametoindex` and `getifaddrs`, one `SIOCGIFMTU` ioctl).
 //! - [`PacketSocket`]: one socket per interface per worker, an RX ring
 //!   walked in place, a TX ring (or `sendmmsg`), PACKET_FANOUT, multicast
 //!   membership, statistics, and a `mio::event::Source` impl. Opening and
@@ -47,8 +48,13 @@
 //!   budget, `rx_pending` says whether to come back before sleeping. A
 //!   `Poll::poll` may fail with `Interrupted`; that is a spurious wake-up.
 //!
-//! Unsafe discipline: every block is small and preceded by `// SAFETY:`
-//! (`clippy::undocumented_unsafe_blocks` is denied crate-wide); ring memory
+//! Unsafe discipline: raw libc is for the TPACKET rings and the AF_PACKET
+//! socket calls nix does not wrap (ring options, `bind` to a
+//! `sockaddr_ll`, `sendmmsg`, the TX kick, SO_ATTACH_FILTER) and one
+//! ioctl; interfaces, addresses and namespaces go through nix. Every block
+//! is small, holds one unsafe operation
+//! (`clippy::multiple_unsafe_ops_per_block`) and is preceded by
+//! `// SAFETY:` (`clippy::undocumented_unsafe_blocks`); ring memory
 //! is only touched through the bounds-checked accessors of `ring`, whose
 //! module doc states the memory-ordering argument; kernel structures are
 //! libc's, with the ring header offsets checked against them at compile
@@ -56,6 +62,7 @@
 
 #![deny(
     clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

@@ -21,10 +21,12 @@
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
+use nix::errno::Errno;
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 
 use super::geometry::{invalid, Geometry, RingConfig, RingVersion, TxMode, ETH_HLEN};
 use super::link::LinkFacts;
@@ -32,6 +34,15 @@ use super::ring::RingMap;
 use super::rx::Rx;
 use super::tx::TxRing;
 use crate::wire::EthernetAddress;
+
+/// `sll_family` of a packet socket address (AF_PACKET is 17: fits, as
+/// the assertion below checks; `try_from` is not const).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const AF_PACKET_FAMILY: libc::c_ushort = libc::AF_PACKET as libc::c_ushort;
+/// `sll_protocol`: every protocol (ETH_P_ALL is 0x0003), network order.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
+const _: () = assert!(libc::AF_PACKET == 17 && libc::ETH_P_ALL == 3);
 
 /// The fanout group id for interface `ifindex` of process `pid`: the same
 /// for all workers of one router on one interface, and unlikely to collide
@@ -102,26 +113,21 @@ impl PacketSocket {
         let max_frame = mtu.saturating_add(ETH_HLEN);
         let geometry = Geometry::new(cfg, max_frame).map_err(|e| ctx("ring geometry", e))?;
 
-        // SAFETY: plain socket(2) call with constant arguments. Protocol 0:
-        // nothing is received until `bind` names a protocol.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                0,
-            )
-        };
-        if raw < 0 {
-            let e = io::Error::last_os_error();
-            let what = if e.kind() == io::ErrorKind::PermissionDenied {
+        // Protocol 0: nothing is received until `bind` names a protocol.
+        let fd: OwnedFd = socket(
+            AddressFamily::Packet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .map_err(|errno| {
+            let what = if errno == Errno::EPERM || errno == Errno::EACCES {
                 "socket (AF_PACKET needs CAP_NET_RAW: run as root, or grant it)"
             } else {
                 "socket"
             };
-            return Err(ctx(what, e));
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            ctx(what, errno.into())
+        })?;
 
         let version = match cfg.version {
             RingVersion::V2 => libc::tpacket_versions::TPACKET_V2,
@@ -202,19 +208,24 @@ impl PacketSocket {
 
         let map = RingMap::map(fd.as_fd(), geometry.map_len()).map_err(|e| ctx("mmap", e))?;
 
-        // SAFETY: sockaddr_ll is plain old data; all-zero is valid.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as libc::c_ushort;
-        sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sll.sll_ifindex = libc::c_int::try_from(facts.ifindex)
-            .map_err(|_| ctx("bind", invalid("ifindex out of range")))?;
+        let sll = libc::sockaddr_ll {
+            sll_family: AF_PACKET_FAMILY,
+            sll_protocol: ETH_P_ALL_BE,
+            sll_ifindex: libc::c_int::try_from(facts.ifindex)
+                .map_err(|_| ctx("bind", invalid("ifindex out of range")))?,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 0,
+            sll_addr: [0; 8],
+        };
+        let sll_len = socklen_of::<libc::sockaddr_ll>().map_err(|e| ctx("bind", e))?;
         // SAFETY: `sll` is a valid sockaddr_ll that outlives the call, and
         // the length passed is its size.
         let rc = unsafe {
             libc::bind(
                 fd.as_raw_fd(),
                 (&sll as *const libc::sockaddr_ll).cast::<libc::sockaddr>(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                sll_len,
             )
         };
         if rc != 0 {
@@ -323,7 +334,7 @@ impl PacketSocket {
         }
         let mreq = libc::packet_mreq {
             mr_ifindex: libc::c_int::try_from(self.ifindex).map_err(|_| invalid("ifindex"))?,
-            mr_type: kind as libc::c_ushort,
+            mr_type: libc::c_ushort::try_from(kind).map_err(|_| invalid("membership type"))?,
             mr_alen: if mac.is_some() { 6 } else { 0 },
             mr_address: addr,
         };
@@ -344,7 +355,7 @@ impl PacketSocket {
             tp_drops: 0,
             tp_freeze_q_cnt: 0,
         };
-        let mut len = size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
+        let mut len = socklen_of::<libc::tpacket_stats_v3>()?;
         // SAFETY: `st` and `len` are live and writable for the call and
         // `len` is `st`'s size; the kernel writes at most `len` bytes
         // (8 under V2, which leaves tp_freeze_q_cnt zero).
@@ -405,8 +416,14 @@ impl mio::event::Source for PacketSocket {
     }
 }
 
+/// The size of `T` as a socket option or address length.
+pub(super) fn socklen_of<T>() -> io::Result<libc::socklen_t> {
+    libc::socklen_t::try_from(size_of::<T>()).map_err(|_| invalid("option too large"))
+}
+
 /// setsockopt(SOL_PACKET, opt, value).
 pub(super) fn setsockopt<T>(fd: BorrowedFd<'_>, opt: libc::c_int, value: &T) -> io::Result<()> {
+    let len = socklen_of::<T>()?;
     // SAFETY: `value` points to a live, initialised T for the whole call
     // and the length passed is exactly its size; the kernel only reads it.
     let rc = unsafe {
@@ -415,7 +432,7 @@ pub(super) fn setsockopt<T>(fd: BorrowedFd<'_>, opt: libc::c_int, value: &T) -> 
             libc::SOL_PACKET,
             opt,
             (value as *const T).cast::<libc::c_void>(),
-            size_of::<T>() as libc::socklen_t,
+            len,
         )
     };
     if rc != 0 {

@@ -123,8 +123,10 @@ impl PacketSocket {
             if self.version == RingVersion::V3 {
                 let _ = self.map.write_u32(slot + H3_NEXT_OFFSET, 0);
             }
-            // Length fits u32: at most MTU + 14, checked by `admissible`.
-            let _ = self.map.write_u32(slot + len_off, frame.len() as u32);
+            // At most MTU + 14 (checked by `admissible`), so it fits.
+            let _ = self
+                .map
+                .write_u32(slot + len_off, u32::try_from(frame.len()).unwrap_or(0));
             // Release: the bytes and tp_len above are visible to the
             // kernel before it sees the request.
             let _ = self
@@ -218,6 +220,8 @@ impl PacketSocket {
             let Some(rest) = msgs.get_mut(done..n) else {
                 break;
             };
+            // At most MMSG_BATCH: fits.
+            let count = libc::c_uint::try_from(rest.len()).unwrap_or(0);
             // SAFETY: `rest` is a live array of `rest.len()` mmsghdr whose
             // msg_iov each point at one iovec in `iov`, which points into a
             // caller's frame slice alive for this call; the socket is bound,
@@ -226,7 +230,7 @@ impl PacketSocket {
                 libc::sendmmsg(
                     self.fd.as_raw_fd(),
                     rest.as_mut_ptr(),
-                    rest.len() as libc::c_uint,
+                    count,
                     libc::MSG_DONTWAIT,
                 )
             };
@@ -237,10 +241,11 @@ impl PacketSocket {
                     _ => return Err(e),
                 }
             }
-            if rc == 0 {
-                break;
+            // rc >= 0 here; 0 frames sent: stop.
+            match usize::try_from(rc) {
+                Ok(k) if k > 0 => done += k,
+                _ => break,
             }
-            done += rc as usize;
         }
         self.stats.tx_ring_full += (n - done.min(n)) as u64;
         Ok(done.min(n))
