@@ -63,12 +63,21 @@ pub enum LockError {
         path: PathBuf,
     },
     /// The lock file could not be created or locked.
-    #[error("interface \"{iface}\": lock {path}: {source}")]
+    #[error("interface \"{iface}\": lock {path}: {source}{}", hint(source))]
     Io {
         iface: String,
         path: PathBuf,
         source: io::Error,
     },
+}
+
+/// What to do about a lock file that cannot be written.
+fn hint(e: &io::Error) -> &'static str {
+    if e.kind() == io::ErrorKind::PermissionDenied {
+        " (the lock directory must be writable: run routelet as root)"
+    } else {
+        ""
+    }
 }
 
 /// A held interface lock; dropping it (or exiting) releases it.

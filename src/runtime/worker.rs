@@ -2,7 +2,11 @@
 //!
 //! The loop: sleep in epoll (mio) until a socket is readable, the next
 //! engine deadline, or a wake-up; read the clock once; drain each socket's
-//! RX ring within its budget, passing every frame to the router; send what
+//! RX ring within its budget in vectors of up to `RX_VEC_MAX` frames
+//! (`PacketSocket::rx_vec`): the per-frame checks (snaplen, VLAN, partial
+//! checksum) pick the accepted frames into a stack array, which then goes
+//! to the router frame by frame (one `process_batch` call once the engine
+//! has it); send what
 //! the router emitted, per interface, in one batch; run due timers; pick up
 //! a new config or FIB; publish a snapshot if the control plane asked.
 //! Nothing on this path allocates once the TX batch has grown to its
