@@ -27,7 +27,14 @@ set -euo pipefail
 source "$(dirname "$0")/lib/lab.sh"
 
 usage() {
-    sed -n '8,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    cat >&2 <<'EOF'
+Usage (as root):
+  scripts/netns-lab.sh demo      # up, show SLAAC / pings / neighbors, down
+  scripts/netns-lab.sh test      # end-to-end checks: PASS/FAIL each, exit 1 on any failure
+  scripts/netns-lab.sh up        # build the lab and leave it running (prints how to use it)
+  scripts/netns-lab.sh down [ID] # remove what an earlier `up` left (without ID: every run
+                                 #   kept by `up` or whose script died; not running tests)
+EOF
     exit 2
 }
 
@@ -253,6 +260,111 @@ check_routelet_alive() {
     fi
 }
 
+# (10) One router per interface: a second `routelet run` (another name,
+# another control socket) on the same qr0/qg0 must refuse to start, naming
+# the interface and the first router's PID, while the first keeps
+# forwarding; after a SIGKILL of the first (no clean exit, its locks die
+# with it) a restart takes the interfaces over.
+check_one_router_per_interface() {
+    local name=one-router-per-interface cfg2=$LAB_DIR/second.toml out rc=0 first=$LAB_ROUTELET_PID why
+    # First `name =` only: the router's (subnets have names too).
+    sed -e '0,/^name = .*/s//name = "lab-second"/' \
+        -e "s|^control_socket = .*|control_socket = \"$LAB_DIR/second.sock\"|" \
+        -e "s|^state_dir = .*|state_dir = \"$LAB_DIR/second.d\"|" "$LAB_DIR/slaac.toml" >"$cfg2"
+    # Bounded: a second router that wrongly starts is stopped by timeout
+    # (exit 124), which fails the check.
+    out=$(timeout 10 ip netns exec "$NS_RT" "$LAB_BIN" run --config "$cfg2" \
+        --state-dir "$LAB_DIR/second.d" 2>&1) || rc=$?
+    if ((rc == 0 || rc == 124)); then
+        fail "$name" "a second routelet on qr0/qg0 started (exit $rc)"
+        return
+    fi
+    if ! grep -qE 'interface "q[rg]0" is owned by another routelet \(PID '"$first"'[,)]' <<<"$out"; then
+        fail "$name" "the second routelet exited $rc without naming the interface and PID $first: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+        return
+    fi
+    if ! why=$(ping_ok "$NS_VM" 6 "$EXT6"); then
+        fail "$name" "the first routelet stopped forwarding after the refused start (${why:-ping failed})"
+        return
+    fi
+    # SIGKILL: no clean exit. The kernel drops its locks with its files.
+    kill -KILL "$first" 2>/dev/null || true
+    wait "$first" 2>/dev/null || true
+    sed -i "/^pid $first /d" "$LAB_STATE"
+    LAB_ROUTELET_PID=
+    lab_routelet_start "${WORKERS:-}"
+    if ! why=$(ping_ok "$NS_VM" 6 "$EXT6"); then
+        fail "$name" "the router restarted after SIGKILL (pid $LAB_ROUTELET_PID) does not forward (${why:-ping failed})"
+        return
+    fi
+    pass "$name (second run refused, exit $rc, naming PID $first; restart after SIGKILL: pid $LAB_ROUTELET_PID, $why of 3)"
+}
+
+# ring_drops_of IFACE KIND: rx_ring_drops_KIND of IFACE in `show stats`.
+ring_drops_of() {
+    ctl --json show stats | /usr/bin/python3 -c '
+import json, sys
+iface, key = sys.argv[1], "rx_ring_drops_" + sys.argv[2]
+data = json.load(sys.stdin)
+rows = data.get("data", data) if isinstance(data, dict) else data
+for row in rows:
+    if row.get("iface") == iface:
+        print(row.get("counters", {})[key])
+        break
+else:
+    sys.exit(1)
+' "$1" "$2"
+}
+
+# (11) Ring drops of every socket are counted: a burst of 30000 NS from the
+# VM (raw AF_PACKET sends, bounded) overflows the one-block ring of the
+# ND/ARP sockets, and `show stats` shows it as rx_ring_drops_neighbor
+# (with one worker there is no such socket, and the key stays 0).
+check_neighbor_ring_drops() {
+    local name=neighbor-ring-drops before after workers
+    workers=$(ctl --json status | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("data", d).get("workers", 0))' 2>/dev/null) || workers=0
+    if ! before=$(ring_drops_of qr0 neighbor 2>/dev/null); then
+        fail "$name" "show stats --json has no rx_ring_drops_neighbor for qr0"
+        return
+    fi
+    timeout 60 ip netns exec "$NS_VM" /usr/bin/python3 - "$MAC_VM0" "$VM6" "$GW6" <<'PY' || true
+import socket, struct, sys, ipaddress
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+src = ipaddress.IPv6Address(sys.argv[2]).packed
+target = ipaddress.IPv6Address(sys.argv[3]).packed
+# The target's solicited-node group: ff02::1:ff00:0/104 + its low 24 bits.
+solicited = int(ipaddress.IPv6Address("ff02::1:ff00:0")) | (int(ipaddress.IPv6Address(sys.argv[3])) & 0xFFFFFF)
+dst = ipaddress.IPv6Address(solicited).packed
+icmp = struct.pack("!BBHI", 135, 0, 0, 0) + target + bytes([1, 1]) + mac
+pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
+data = pseudo + icmp
+total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+while total >> 16:
+    total = (total & 0xFFFF) + (total >> 16)
+icmp = icmp[:2] + struct.pack("!H", ~total & 0xFFFF) + icmp[4:]
+ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + src + dst
+eth = b"\x33\x33" + dst[-4:] + mac + b"\x86\xdd"
+frame = eth + ip6 + icmp
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("vm0", 0))
+for _ in range(30000):
+    try:
+        s.send(frame)
+    except OSError:
+        pass
+PY
+    sleep 0.5
+    if ! after=$(ring_drops_of qr0 neighbor 2>/dev/null); then
+        fail "$name" "show stats --json has no rx_ring_drops_neighbor for qr0 after the burst"
+    elif ((workers > 1 && after <= before)); then
+        fail "$name" "30000 NS in a burst and rx_ring_drops_neighbor stayed at $after ($workers workers)"
+    elif ((workers > 1)); then
+        pass "$name (30000 NS in a burst: qr0 rx_ring_drops_neighbor $before -> $after)"
+    else
+        pass "$name (one worker: no ND/ARP socket, rx_ring_drops_neighbor $after shown)"
+    fi
+}
+
 run_checks() {
     if [[ $ROUTER == routelet ]]; then
         check_slaac             # (1)
@@ -270,6 +382,8 @@ run_checks() {
     check_ping ping4-vm-to-external "$NS_VM" 4 "$EXT4"
     check_ping ping4-external-to-vm "$NS_EXT" 4 "$VM4"
     if [[ $ROUTER == routelet ]]; then
+        check_neighbor_ring_drops        # (11)
+        check_one_router_per_interface   # (10)
         check_routelet_alive
     fi
 }

@@ -19,7 +19,14 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --locked
+if [[ $(id -u) -eq 0 ]]; then
+    # As root, tests that need root (tests/afpacket.rs) must run: a skip
+    # there is a failure.
+    ROUTELET_REQUIRE_ROOT_TESTS=1 cargo test --locked
+else
+    echo "not root: tests that need root print SKIPPED and pass"
+    cargo test --locked
+fi
 
 step "benches build"
 cargo bench --locked --no-run

@@ -449,7 +449,7 @@ lab_up() {
     command -v ethtool >/dev/null || lab_die "ethtool missing: run scripts/install-deps.sh as root"
     lab_build
     if [[ $ROUTER == routelet ]] && ! lab_has_run; then
-        lab_die "this routelet build has no 'run' subcommand (the live dataplane, issue 4, is not merged yet); ROUTER=kernel runs the lab with the Linux kernel as the router"
+        lab_die "$LAB_BIN has no 'run' subcommand (not a routelet binary, or a stale one: rebuild it, or point ROUTELET_BIN elsewhere); ROUTER=kernel runs the lab with the Linux kernel as the router"
     fi
     lab_log "run $LAB_ID: namespaces $NS_VM $NS_RT $NS_EXT, router: $ROUTER"
     lab_create

@@ -350,6 +350,21 @@ impl StatsRow {
     }
 }
 
+impl StatsRow {
+    /// Adds the frames the kernel dropped because an RX ring was full
+    /// (they never reached the engine's counters): `rx_ring_drops` in all,
+    /// `rx_ring_drops_main` on the data-path (fanout) sockets and
+    /// `rx_ring_drops_neighbor` on the ND/ARP sockets (0 with one worker,
+    /// which has none).
+    pub fn set_ring_drops(&mut self, main: u64, neighbor: u64) {
+        self.counters
+            .insert("rx_ring_drops".into(), main.saturating_add(neighbor));
+        self.counters.insert("rx_ring_drops_main".into(), main);
+        self.counters
+            .insert("rx_ring_drops_neighbor".into(), neighbor);
+    }
+}
+
 impl ConfigView {
     /// The running config re-encoded as TOML, top-level empty lists (no
     /// `[[port]]`, ...) left out. A runtime that keeps the applied text may
@@ -521,6 +536,15 @@ cidr = "198.51.100.0/24"
             Some(DropReason::NdInvalid.describe())
         );
         assert_eq!(drop_description("no_such_counter"), None);
+    }
+
+    #[test]
+    fn stats_row_shows_ring_drops_per_socket_kind() {
+        let mut row = StatsRow::from_stats("qr0", &IfaceStats::default());
+        row.set_ring_drops(3, 40);
+        assert_eq!(row.counters.get("rx_ring_drops"), Some(&43));
+        assert_eq!(row.counters.get("rx_ring_drops_main"), Some(&3));
+        assert_eq!(row.counters.get("rx_ring_drops_neighbor"), Some(&40));
     }
 
     #[test]

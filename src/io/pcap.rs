@@ -217,7 +217,8 @@ impl<W: Write> PcapNgOut<W> {
         let epb = EnhancedPacketBlock {
             interface_id: iface,
             timestamp,
-            original_len: data.len() as u32,
+            // Frames are at most 64 KiB; a longer one is recorded as u32::MAX.
+            original_len: u32::try_from(data.len()).unwrap_or(u32::MAX),
             data: data.into(),
             options: vec![],
         };

@@ -268,13 +268,13 @@ impl Backend for RuntimeBackend {
             ShowWhat::Stats => {
                 let n = config.ifaces.len();
                 let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); n];
-                let mut ring_drops = vec![0u64; n];
+                let mut ring_drops = vec![super::worker::RingDrops::default(); n];
                 for snap in self.snapshots() {
                     for (t, s) in total.iter_mut().zip(snap.stats.iter()) {
                         t.merge(s);
                     }
                     for (t, d) in ring_drops.iter_mut().zip(snap.ring_drops.iter()) {
-                        *t += d;
+                        t.add(d);
                     }
                 }
                 let rows: Vec<StatsRow> = config
@@ -283,9 +283,7 @@ impl Backend for RuntimeBackend {
                     .zip(total.iter().zip(ring_drops.iter()))
                     .map(|(i, (s, drops))| {
                         let mut row = StatsRow::from_stats(&i.name, s);
-                        // Frames the kernel dropped because an RX ring was
-                        // full: they never reached the engine's counters.
-                        row.counters.insert("rx_ring_drops".into(), *drops);
+                        row.set_ring_drops(drops.main, drops.neighbor);
                         row
                     })
                     .collect();

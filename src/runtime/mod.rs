@@ -1,6 +1,6 @@
 //! `routelet run`: the live dataplane around the engine.
 //!
-//! - start-up ([`start`]): load and validate the config, read each
+//! - start-up ([`run`]): load and validate the config, read each
 //!   interface's facts from the kernel, silence the kernel on them
 //!   (`disable_ipv6=1`, IPv6 forwarding off; refuse to start if one carries
 //!   kernel IPv4 addresses), compile, open the sockets, start the workers
@@ -40,6 +40,7 @@ use arc_swap::ArcSwap;
 use crate::config::{Config, LoadError};
 use crate::control::server::{ControlLimits, ControlServer};
 use crate::engine::{BuildError, CompiledConfig, LinkInfo};
+use crate::io::iflock::{self, InterfaceLock};
 use crate::io::sys::{self, LinkFacts};
 
 /// What `routelet run` was asked to do.
@@ -68,6 +69,13 @@ pub enum StartError {
          run `ip -4 addr flush dev {name}` in this namespace first"
     )]
     KernelIpv4 { name: String, addrs: String },
+    #[error("{0}")]
+    Lock(#[from] crate::io::iflock::LockError),
+    #[error(
+        "missing capability {cap}: {why} (this process lacks it: run routelet as root, \
+         or grant it, e.g. `setcap cap_net_raw,cap_net_admin+ep routelet`)"
+    )]
+    Capability { cap: &'static str, why: String },
     #[error("{0}")]
     Build(#[from] BuildError),
     #[error("control socket {path}: {source}")]
@@ -146,9 +154,94 @@ fn set_sysctl(path: &str, value: &str) -> std::io::Result<()> {
 
 /// Silences the kernel on an interface routelet owns: no IPv6 (so no
 /// kernel NS/NA/RS, no SLAAC, no MLD) and no IPv6 forwarding there.
+/// Changing a sysctl needs CAP_NET_ADMIN; the error says so.
 fn silence_kernel(name: &str) -> std::io::Result<()> {
-    set_sysctl(&format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1")?;
-    set_sysctl(&format!("/proc/sys/net/ipv6/conf/{name}/forwarding"), "0")
+    for (key, value) in [("disable_ipv6", "1"), ("forwarding", "0")] {
+        let path = format!("/proc/sys/net/ipv6/conf/{name}/{key}");
+        set_sysctl(&path, value).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                " (changing it needs CAP_NET_ADMIN: run routelet as root, or grant it)"
+            } else {
+                ""
+            };
+            std::io::Error::new(e.kind(), format!("setting {path} to {value}: {e}{hint}"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Bit numbers in the capability sets (linux/capability.h).
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
+
+/// The effective capability set (`CapEff` of /proc/self/status), if
+/// readable.
+fn effective_caps() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// Refuses to start, naming the capability and the interfaces, when the
+/// process cannot open AF_PACKET sockets (CAP_NET_RAW); without this the
+/// first worker reported a bare "Operation not permitted". CAP_NET_ADMIN
+/// (the sysctls) is reported where a sysctl must change, since a process
+/// without it may find them already set.
+fn check_capabilities(names: &[&str]) -> Result<(), StartError> {
+    let Some(caps) = effective_caps() else {
+        return Ok(());
+    };
+    if caps & (1 << CAP_NET_RAW) == 0 {
+        let list = names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(StartError::Capability {
+            cap: "CAP_NET_RAW",
+            why: format!("AF_PACKET sockets on {list}"),
+        });
+    }
+    if caps & (1 << CAP_NET_ADMIN) == 0 {
+        tracing::warn!(
+            "no CAP_NET_ADMIN: routelet cannot change the interfaces' sysctls (disable_ipv6, forwarding) if they need it"
+        );
+    }
+    Ok(())
+}
+
+/// The worker count: asked for (`--workers`, the config), else one per
+/// CPU; never more than the CPUs this process may run on, since two
+/// busy-polling workers on one CPU only take turns (validation bounds the
+/// configured value separately).
+fn worker_count(asked: Option<usize>) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match asked {
+        Some(n) if n > cpus => {
+            tracing::warn!(
+                asked = n,
+                cpus,
+                "more workers than available CPUs: running {cpus}"
+            );
+            cpus
+        }
+        Some(n) => n.max(1),
+        None => cpus,
+    }
+}
+
+/// Takes the lock of every interface (see [`crate::io::iflock`]) in this
+/// process's network namespace.
+fn lock_interfaces(links: &[LinkFacts], router: &str) -> Result<Vec<InterfaceLock>, StartError> {
+    let ns = iflock::NetnsId::current().map_err(StartError::Link)?;
+    let dir = std::path::Path::new(iflock::DEFAULT_DIR);
+    let mut locks = Vec::with_capacity(links.len());
+    for facts in links {
+        let lock = iflock::lock_interface(dir, ns, &facts.name, facts.ifindex, router)?;
+        tracing::debug!(interface = %facts.name, lock = %lock.path().display(), "interface locked");
+        locks.push(lock);
+    }
+    Ok(locks)
 }
 
 /// Starts the router and blocks until it stops. Returns after the workers
@@ -180,6 +273,11 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
         }
         links.push(facts);
     }
+    let names: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+    check_capabilities(&names)?;
+    // One router per interface: held until `run` returns (or the process
+    // dies, when the kernel drops them).
+    let _locks = lock_interfaces(&links, &config.router.name)?;
     for facts in &links {
         silence_kernel(&facts.name).map_err(|source| StartError::Interface {
             name: facts.name.clone(),
@@ -199,11 +297,7 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
         path: state_dir.clone(),
         source,
     })?;
-    let workers = opts
-        .workers
-        .or(config.router.workers)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let workers = worker_count(opts.workers.or(config.router.workers));
     let socket_path = crate::control::client::socket_path_for(&config);
     let shared = Arc::new(Shared {
         config: ArcSwap::from_pointee(compiled),
@@ -309,4 +403,31 @@ fn wait_for_signal(shared: &Shared) {
     }
     shared.stop.store(true, Ordering::SeqCst);
     shared.wake_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_clamped_to_the_cpus() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(worker_count(None), cpus);
+        assert_eq!(worker_count(Some(1)), 1);
+        assert_eq!(worker_count(Some(0)), 1);
+        assert_eq!(worker_count(Some(cpus + 5)), cpus);
+    }
+
+    #[test]
+    fn missing_capability_names_it_and_the_interfaces() {
+        let err = StartError::Capability {
+            cap: "CAP_NET_RAW",
+            why: "AF_PACKET sockets on \"qr0\", \"qg0\"".into(),
+        };
+        let msg = err.to_string();
+        assert!(
+            msg.contains("CAP_NET_RAW") && msg.contains("\"qr0\""),
+            "{msg}"
+        );
+    }
 }

@@ -2,7 +2,11 @@
 //!
 //! The loop: sleep in epoll (mio) until a socket is readable, the next
 //! engine deadline, or a wake-up; read the clock once; drain each socket's
-//! RX ring within its budget, passing every frame to the router; send what
+//! RX ring within its budget in vectors of up to `RX_VEC_MAX` frames
+//! (`PacketSocket::rx_vec`): the per-frame checks (snaplen, VLAN, partial
+//! checksum) pick the accepted frames into a stack array, which then goes
+//! to the router frame by frame (one `process_batch` call once the engine
+//! has it); send what
 //! the router emitted, per interface, in one batch; run due timers; pick up
 //! a new config or FIB; publish a snapshot if the control plane asked.
 //! Nothing on this path allocates once the TX batch has grown to its
@@ -19,7 +23,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::control::model::NeighborRow;
 use crate::engine::{DropReason, IfaceId, IfaceStats, Instant, Router, TxBatch};
-use crate::io::sys::{self, PacketSocket, RingConfig, SocketFilter};
+use crate::io::csum::complete_checksum;
+use crate::io::sys::{self, PacketSocket, RingConfig, RxFrame, SocketFilter, RX_VEC_MAX};
 use crate::wire::{solicited_node, EthernetAddress};
 
 use super::Shared;
@@ -32,7 +37,25 @@ pub struct Snapshot {
     pub stats: Vec<IfaceStats>,
     pub neighbors: Vec<NeighborRow>,
     /// Frames the kernel dropped because a ring was full, per interface.
-    pub ring_drops: Vec<u64>,
+    pub ring_drops: Vec<RingDrops>,
+}
+
+/// One interface's RX ring drops in one worker, per socket kind (totals
+/// since start: PACKET_STATISTICS resets on read, the socket accumulates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RingDrops {
+    /// The data-path socket (in the fanout group with several workers).
+    pub main: u64,
+    /// The ND/ARP socket (several workers only).
+    pub neighbor: u64,
+}
+
+impl RingDrops {
+    /// Adds another worker's drops.
+    pub fn add(&mut self, other: &RingDrops) {
+        self.main = self.main.saturating_add(other.main);
+        self.neighbor = self.neighbor.saturating_add(other.neighbor);
+    }
 }
 
 /// One interface's sockets in this worker.
@@ -170,6 +193,47 @@ pub fn run(index: usize, shared: Arc<Shared>, ready: Sender<(usize, io::Result<(
     .run();
 }
 
+/// The per-frame checks before the router sees a vector: frames cut short
+/// by the ring slot and VLAN-tagged frames are dropped (`drop` says why);
+/// a partial checksum is completed in place. Writes the accepted frames
+/// into `out` in order and returns how many.
+#[inline]
+fn accept<'f>(
+    frames: &'f mut [RxFrame<'_>],
+    out: &mut [&'f [u8]; RX_VEC_MAX],
+    mut drop: impl FnMut(DropReason),
+) -> usize {
+    let mut n = 0usize;
+    for frame in frames.iter_mut() {
+        let meta = frame.meta;
+        if meta.snaplen < meta.len {
+            drop(DropReason::EthernetTruncated);
+            continue;
+        }
+        if meta.vlan_tci.is_some() {
+            drop(DropReason::VlanTagged);
+            continue;
+        }
+        if meta.csum_not_ready {
+            complete_checksum(frame.data);
+        }
+        if let Some(slot) = out.get_mut(n) {
+            *slot = &*frame.data;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A socket's RX ring drops since it opened. A failed PACKET_STATISTICS
+/// read keeps the totals gathered so far.
+fn ring_drops(socket: &mut PacketSocket) -> u64 {
+    match socket.stats() {
+        Ok(st) => st.kernel_drops,
+        Err(_) => socket.counters().kernel_drops,
+    }
+}
+
 fn now(shared: &Shared) -> Instant {
     Instant::from_duration(shared.started.elapsed())
 }
@@ -242,42 +306,42 @@ impl Worker {
             router,
             sockets,
             tx,
+            index,
             ..
         } = self;
         let mut pending = false;
         for (i, s) in sockets.iter_mut().enumerate() {
-            let id = IfaceId(i as u16);
-            s.main.rx_batch_mut(|frame, meta| {
-                if meta.snaplen < meta.len {
-                    router.count_rx_drop(id, DropReason::EthernetTruncated);
-                    return;
+            let Ok(id) = u16::try_from(i).map(IfaceId) else {
+                break;
+            };
+            s.main.rx_vec(|frames| {
+                let mut accepted: [&[u8]; RX_VEC_MAX] = [&[]; RX_VEC_MAX];
+                let n = accept(frames, &mut accepted, |reason| {
+                    router.count_rx_drop(id, reason);
+                });
+                // One vector in, one batch to the router (`process_batch`
+                // once the engine has it).
+                for frame in accepted.iter().take(n) {
+                    router.process(id, frame, t, tx);
                 }
-                if meta.vlan_tci.is_some() {
-                    router.count_rx_drop(id, DropReason::VlanTagged);
-                    return;
-                }
-                if meta.csum_not_ready {
-                    sys::complete_checksum(frame);
-                }
-                router.process(id, frame, t, tx);
             });
             pending |= s.main.rx_pending();
-            if let Some(n) = s.neighbor.as_mut() {
-                let answer = self.index == 0;
-                n.rx_batch_mut(|frame, meta| {
-                    if meta.snaplen < meta.len || meta.vlan_tci.is_some() {
-                        return;
-                    }
-                    if meta.csum_not_ready {
-                        sys::complete_checksum(frame);
-                    }
-                    if answer {
-                        router.process(id, frame, t, tx);
-                    } else {
-                        router.learn(id, frame, t, tx);
+            if let Some(nb) = s.neighbor.as_mut() {
+                let answer = *index == 0;
+                nb.rx_vec(|frames| {
+                    let mut accepted: [&[u8]; RX_VEC_MAX] = [&[]; RX_VEC_MAX];
+                    // ND/ARP copies: the main socket counts the interface's
+                    // drops, these are not counted twice.
+                    let n = accept(frames, &mut accepted, |_| {});
+                    for frame in accepted.iter().take(n) {
+                        if answer {
+                            router.process(id, frame, t, tx);
+                        } else {
+                            router.learn(id, frame, t, tx);
+                        }
                     }
                 });
-                pending |= n.rx_pending();
+                pending |= nb.rx_pending();
             }
         }
         pending
@@ -289,7 +353,9 @@ impl Worker {
             return;
         }
         for (i, s) in self.sockets.iter_mut().enumerate() {
-            let id = IfaceId(i as u16);
+            let Ok(id) = u16::try_from(i).map(IfaceId) else {
+                break;
+            };
             let frames = self.tx.iter().filter(|(f, _)| *f == id).map(|(_, b)| b);
             if let Err(e) = s.main.send_batch(frames) {
                 tracing::warn!(worker = self.index, interface = s.main.name(), error = %e, "send failed");
@@ -331,7 +397,10 @@ impl Worker {
         snap.ring_drops = self
             .sockets
             .iter_mut()
-            .map(|s| s.main.stats().map(|st| st.kernel_drops).unwrap_or(0))
+            .map(|s| RingDrops {
+                main: ring_drops(&mut s.main),
+                neighbor: s.neighbor.as_mut().map_or(0, ring_drops),
+            })
             .collect();
     }
 }

@@ -86,9 +86,11 @@ pub fn attach(fd: std::os::fd::BorrowedFd<'_>, filter: SocketFilter) -> std::io:
         })
         .collect();
     let fprog = libc::sock_fprog {
-        len: insns.len() as libc::c_ushort,
+        len: libc::c_ushort::try_from(insns.len())
+            .map_err(|_| std::io::Error::other("BPF program too long"))?,
         filter: insns.as_mut_ptr(),
     };
+    let len = super::socket::socklen_of::<libc::sock_fprog>()?;
     // SAFETY: `fprog` points at `insns`, a live array of exactly `len`
     // instructions that outlives the call; the kernel copies the program
     // and reads nothing after returning. The length is sock_fprog's size.
@@ -98,7 +100,7 @@ pub fn attach(fd: std::os::fd::BorrowedFd<'_>, filter: SocketFilter) -> std::io:
             libc::SOL_SOCKET,
             libc::SO_ATTACH_FILTER,
             (&fprog as *const libc::sock_fprog).cast::<libc::c_void>(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            len,
         )
     };
     if rc != 0 {

@@ -1,19 +1,26 @@
 //! What the kernel says about a network interface: index, MAC, MTU, state.
 //!
-//! Contract: [`link_facts`] asks with `ioctl`s (SIOCGIFINDEX, SIOCGIFHWADDR,
-//! SIOCGIFMTU, SIOCGIFFLAGS; netdevice(7)) on a throwaway `AF_INET`
-//! datagram socket. Not `/sys/class/net`: sysfs shows the network namespace
-//! of whoever mounted it, not the calling thread's, so after a `setns`
-//! (see [`super::run_in_netns`]) it would describe the wrong namespace,
-//! while an ioctl on a socket created by the thread answers for the
-//! namespace the socket lives in. The socket needs no privilege.
+//! Contract: [`link_facts`] asks the kernel of the calling thread's network
+//! namespace: the index with `if_nametoindex`, the hardware type, MAC and
+//! flags from `getifaddrs` (its AF_PACKET entry; netlink), and the MTU with
+//! one `ioctl(SIOCGIFMTU)` (netdevice(7)) on a throwaway `AF_INET`
+//! datagram socket, the one raw call left here. Not `/sys/class/net`:
+//! sysfs shows the network namespace of whoever mounted it, not the calling
+//! thread's, so after a `setns` (see [`super::run_in_netns`]) it would
+//! describe the wrong namespace, while a socket created by the thread (the
+//! netlink one of getifaddrs, the ioctl one) answers for the namespace it
+//! lives in. None of this needs privilege.
 //!
 //! Every error names the interface; a missing one is `NotFound`, a
 //! non-Ethernet one (loopback, tun, ...) `InvalidInput`, because the engine
 //! speaks Ethernet II only.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::ifaddrs::getifaddrs;
+use nix::net::if_::{if_nametoindex, InterfaceFlags};
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 
 use crate::wire::EthernetAddress;
 
@@ -43,46 +50,32 @@ pub fn link_facts(name: &str) -> io::Result<LinkFacts> {
         };
         io::Error::new(kind, format!("interface {name:?}: {e}"))
     };
-    let template = ifreq_for(name).map_err(named)?;
-    let sock = throwaway_socket().map_err(named)?;
+    let ifr_name = ifr_name_for(name).map_err(named)?;
+    let ifindex = if_nametoindex(name).map_err(|e| named(e.into()))?;
 
-    let mut req = template;
-    ioctl(&sock, libc::SIOCGIFINDEX, &mut req).map_err(named)?;
-    // SAFETY: SIOCGIFINDEX succeeded, so the kernel wrote `ifru_ifindex`;
-    // reading a c_int from a union of plain-old-data never reads an
-    // invalid value.
-    let ifindex = unsafe { req.ifr_ifru.ifru_ifindex };
-
-    let mut req = template;
-    ioctl(&sock, libc::SIOCGIFHWADDR, &mut req).map_err(named)?;
-    // SAFETY: SIOCGIFHWADDR succeeded and wrote `ifru_hwaddr`, a plain
-    // `sockaddr`.
-    let hw = unsafe { req.ifr_ifru.ifru_hwaddr };
-    if hw.sa_family != libc::ARPHRD_ETHER {
+    // The AF_PACKET entry of getifaddrs: hardware type, address, flags.
+    let link = getifaddrs()
+        .map_err(|e| named(e.into()))?
+        .take(65_536)
+        .find_map(|a| {
+            let ll = *a.address.as_ref()?.as_link_addr()?;
+            (a.interface_name == name).then_some((ll, a.flags))
+        });
+    let Some((ll, flags)) = link else {
+        return Err(named(io::Error::from_raw_os_error(libc::ENODEV)));
+    };
+    if ll.hatype() != libc::ARPHRD_ETHER || ll.halen() != 6 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("interface {name:?}: not Ethernet (ARPHRD {})", hw.sa_family),
+            format!("interface {name:?}: not Ethernet (ARPHRD {})", ll.hatype()),
         ));
     }
-    let mut mac = [0u8; 6];
-    for (dst, src) in mac.iter_mut().zip(hw.sa_data.iter()) {
-        // c_char to u8: a bit-for-bit reinterpretation.
-        *dst = *src as u8;
-    }
-
-    let mut req = template;
-    ioctl(&sock, libc::SIOCGIFMTU, &mut req).map_err(named)?;
-    // SAFETY: SIOCGIFMTU succeeded and wrote `ifru_mtu`, a c_int.
-    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
-
-    let mut req = template;
-    ioctl(&sock, libc::SIOCGIFFLAGS, &mut req).map_err(named)?;
-    // SAFETY: SIOCGIFFLAGS succeeded and wrote `ifru_flags`, a c_short.
-    let flags = i32::from(unsafe { req.ifr_ifru.ifru_flags });
-    let up = flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0;
+    let mac = ll.addr().unwrap_or_default();
+    let up = flags.contains(InterfaceFlags::IFF_UP) && flags.contains(InterfaceFlags::IFF_RUNNING);
+    let mtu = mtu_of(ifr_name).map_err(named)?;
 
     Ok(LinkFacts {
-        ifindex: u32::try_from(ifindex).map_err(|_| named(io::Error::other("negative ifindex")))?,
+        ifindex,
         name: name.to_owned(),
         mac: EthernetAddress(mac),
         mtu: u32::try_from(mtu).map_err(|_| named(io::Error::other("negative MTU")))?,
@@ -90,9 +83,9 @@ pub fn link_facts(name: &str) -> io::Result<LinkFacts> {
     })
 }
 
-/// An `ifreq` carrying `name`, or `InvalidInput` if the name cannot be an
+/// `name` as an `ifr_name` field, or `InvalidInput` if it cannot be an
 /// interface name (empty, too long, NUL or '/').
-fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
+fn ifr_name_for(name: &str) -> io::Result<[libc::c_char; libc::IFNAMSIZ]> {
     let bytes = name.as_bytes();
     if bytes.is_empty()
         || bytes.len() >= libc::IFNAMSIZ
@@ -103,36 +96,43 @@ fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
             "not a valid interface name",
         ));
     }
-    // SAFETY: `ifreq` is plain old data (arrays, integers, a union of
-    // those and a pointer); all-zero is a valid value of it.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(bytes) {
+    let mut out = [0; libc::IFNAMSIZ];
+    for (dst, src) in out.iter_mut().zip(bytes) {
         // u8 to c_char: a bit-for-bit reinterpretation; the array is
         // longer than the name, so the NUL terminator stays.
-        *dst = *src as libc::c_char;
+        *dst = libc::c_char::from_ne_bytes([*src]);
     }
-    Ok(req)
+    Ok(out)
 }
 
-fn throwaway_socket() -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2) call with constant arguments; no pointers.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a fresh descriptor we own and nothing else closes.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn ioctl(sock: &OwnedFd, request: libc::c_ulong, req: &mut libc::ifreq) -> io::Result<()> {
-    // SAFETY: the SIOCGIF* requests used here read the NUL-terminated name
-    // and write at most one `ifr_ifru` member of the `ifreq` that `req`
-    // points to, which is valid and writable for the whole call.
-    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), request as _, req as *mut libc::ifreq) };
+/// SIOCGIFMTU for the interface `ifr_name` names.
+fn mtu_of(ifr_name: [libc::c_char; libc::IFNAMSIZ]) -> io::Result<libc::c_int> {
+    let sock: OwnedFd = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    let mut req = libc::ifreq {
+        ifr_name,
+        ifr_ifru: libc::__c_anonymous_ifr_ifru { ifru_mtu: 0 },
+    };
+    // SAFETY: SIOCGIFMTU reads the NUL-terminated `ifr_name` and writes
+    // the `ifru_mtu` member of the `ifreq` that the pointer designates,
+    // which is valid and writable for the whole call.
+    let rc = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFMTU as _,
+            &mut req as *mut libc::ifreq,
+        )
+    };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    // SAFETY: we initialised `ifru_mtu` and SIOCGIFMTU wrote a c_int into
+    // it; any c_int is a valid value.
+    Ok(unsafe { req.ifr_ifru.ifru_mtu })
 }
 
 #[cfg(test)]

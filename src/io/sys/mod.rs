@@ -1,12 +1,15 @@
 //! Packet I/O over AF_PACKET with TPACKET mmap rings: the one module of the
 //! crate allowed `unsafe`.
 //!
-//! - [`link_facts`]: index, MAC, MTU and state of an interface (ioctl).
+//! - [`link_facts`]: index, MAC, MTU and state of an interface (nix's
+//!   `if_nametoindex` and `getifaddrs`, one `SIOCGIFMTU` ioctl).
 //! - [`PacketSocket`]: one socket per interface per worker, an RX ring
 //!   walked in place, a TX ring (or `sendmmsg`), PACKET_FANOUT, multicast
-//!   membership, statistics, and a `mio::event::Source` impl.
-//! - [`complete_checksum`]: finishes the L4 checksum of a frame the ring
-//!   flagged `csum_not_ready` (safe code).
+//!   membership, statistics, and a `mio::event::Source` impl. Opening and
+//!   options are in `socket`, the RX walk (`rx_vec`: up to [`RX_VEC_MAX`]
+//!   frames valid together, [`RxFrame`]) in `rx`, the TX path in `tx`, the
+//!   ring sizes and kernel header layout in `geometry`, the bounds-checked
+//!   ring memory in `ring`.
 //! - [`SocketFilter`]: the BPF programs that split ND/ARP from the data
 //!   path when several workers share an interface.
 //! - [`ipv4_addresses`]: the kernel's IPv4 addresses on an interface.
@@ -41,12 +44,17 @@
 //! - Checksums: the ring's per-frame status carries `TP_STATUS_CSUMNOTREADY`
 //!   (frames from a local socket on veth) and `TP_STATUS_CSUM_VALID`, so no
 //!   PACKET_AUXDATA is needed.
-//! - Workers poll with mio (edge-triggered): after `rx_batch` stopped on its
+//! - Workers poll with mio (edge-triggered): after `rx_vec` stopped on its
 //!   budget, `rx_pending` says whether to come back before sleeping. A
 //!   `Poll::poll` may fail with `Interrupted`; that is a spurious wake-up.
 //!
-//! Unsafe discipline: every block is small and preceded by `// SAFETY:`
-//! (`clippy::undocumented_unsafe_blocks` is denied crate-wide); ring memory
+//! Unsafe discipline: raw libc is for the TPACKET rings and the AF_PACKET
+//! socket calls nix does not wrap (ring options, `bind` to a
+//! `sockaddr_ll`, `sendmmsg`, the TX kick, SO_ATTACH_FILTER) and one
+//! ioctl; interfaces, addresses and namespaces go through nix. Every block
+//! is small, holds one unsafe operation
+//! (`clippy::multiple_unsafe_ops_per_block`) and is preceded by
+//! `// SAFETY:` (`clippy::undocumented_unsafe_blocks`); ring memory
 //! is only touched through the bounds-checked accessors of `ring`, whose
 //! module doc states the memory-ordering argument; kernel structures are
 //! libc's, with the ring header offsets checked against them at compile
@@ -54,6 +62,7 @@
 
 #![deny(
     clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -61,19 +70,20 @@
 )]
 #![warn(unsafe_op_in_unsafe_fn)]
 
-mod csum;
 mod filter;
+mod geometry;
 mod ifaddr;
 mod link;
 mod netns;
 mod ring;
+mod rx;
 mod socket;
+mod tx;
 
-pub use self::csum::complete_checksum;
 pub use self::filter::{BpfInsn, SocketFilter};
+pub use self::geometry::{RingConfig, RingVersion, TxMode};
 pub use self::ifaddr::ipv4_addresses;
 pub use self::link::{link_facts, LinkFacts};
 pub use self::netns::run_in_netns;
-pub use self::socket::{
-    fanout_group_id, PacketSocket, RingConfig, RingVersion, RxMeta, SocketStats, TxMode,
-};
+pub use self::rx::{RxFrame, RxMeta, RX_VEC_MAX};
+pub use self::socket::{fanout_group_id, PacketSocket, SocketStats};

@@ -16,8 +16,9 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::Path;
+
+use nix::sched::{setns, CloneFlags};
 
 /// Runs `f` on a thread that first joins the network namespace at `path`.
 ///
@@ -32,11 +33,9 @@ where
         .map_err(|e| io::Error::new(e.kind(), format!("netns {}: {e}", path.display())))?;
     std::thread::scope(|scope| {
         let handle = scope.spawn(move || -> io::Result<T> {
-            // SAFETY: setns(2) on a descriptor we hold open for the call;
-            // it only changes this (helper) thread's network namespace.
-            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            if rc != 0 {
-                let e = io::Error::last_os_error();
+            // Only this (helper) thread's network namespace changes.
+            if let Err(errno) = setns(&ns, CloneFlags::CLONE_NEWNET) {
+                let e = io::Error::from(errno);
                 return Err(io::Error::new(
                     e.kind(),
                     format!("setns {}: {e}", path.display()),

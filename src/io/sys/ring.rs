@@ -153,6 +153,45 @@ impl RingMap {
         // has no invalid values.
         Some(unsafe { std::slice::from_raw_parts_mut(p, len) })
     }
+
+    /// A cursor handing out the bytes of several frames at once, all alive
+    /// together (an RX vector). It holds `&mut self`, so no other accessor
+    /// runs while its slices live.
+    pub(super) fn frames(&mut self) -> Frames<'_> {
+        Frames { map: self, next: 0 }
+    }
+}
+
+/// See [`RingMap::frames`]. Each slice handed out starts at or after the
+/// end of the previous one, so they never overlap.
+#[derive(Debug)]
+pub(super) struct Frames<'a> {
+    map: &'a mut RingMap,
+    /// The lowest offset the next slice may start at.
+    next: usize,
+}
+
+impl<'a> Frames<'a> {
+    /// The bytes `offset..offset + len` of a frame we own, if they lie
+    /// inside the mapping and start at or after the end of every slice
+    /// handed out before (frames of one V3 block, or consecutive V2 slots,
+    /// come in increasing order).
+    pub(super) fn take(&mut self, offset: usize, len: usize) -> Option<&'a mut [u8]> {
+        if offset < self.next {
+            return None;
+        }
+        let p = self.map.at(offset, len, 1)?;
+        self.next = offset.checked_add(len)?;
+        // SAFETY: the range is inside the live mapping (checked by `at`),
+        // which stays mapped for 'a (we borrow the `RingMap` mutably for
+        // 'a, so it is neither dropped nor handing out other references);
+        // it does not overlap any slice handed out before (offsets only
+        // increase, checked above); the caller owns the frame (status
+        // USER), so the kernel neither reads nor writes it until the
+        // caller's release store, which needs the map back after 'a; u8
+        // has no invalid values.
+        Some(unsafe { std::slice::from_raw_parts_mut(p, len) })
+    }
 }
 
 impl Drop for RingMap {

@@ -20,6 +20,13 @@
 //! frames flagged `csum_not_ready`: on a finished checksum it would write
 //! garbage. Safe code, no allocation, no indexing.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use crate::wire::ethernet::MAX_VLAN_TAGS;
 use crate::wire::{checksum, walk_extension_headers, IpProtocol, Ipv4Packet, Ipv6Packet};
 
