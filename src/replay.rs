@@ -122,6 +122,9 @@ pub fn replay_frames<'a>(
         }
         let ingress = capture_iface.and_then(index_of).unwrap_or(default);
         router.process(ingress, data, now, &mut tx);
+        // `replay` runs no local service: punted frames (DHCPv6) are
+        // counted as such and dropped.
+        router.count_unserved_punts(&tx);
         collect(&mut tx, now, &mut emitted);
     }
     let stats = match &router {

@@ -246,7 +246,7 @@ fn cli_check_refuses_a_huge_file_without_parsing_it() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("more than the 1048576 (1 MiB) allowed"),
+        stderr.contains("more than the 4194304 (4 MiB) allowed"),
         "{stderr}"
     );
 }

@@ -1,8 +1,10 @@
 //! A small deterministic random source for timer jitter.
 //!
 //! The engine reads no clock and no OS entropy, so that replay is
-//! repeatable; RA intervals only need to be spread, not secret. xorshift64*
-//! (Vigna 2016) seeded from the router name.
+//! repeatable: it is handed a seed. Replay and tests seed from the router's
+//! name; `routelet run` seeds each worker from [`os_seed`], because the
+//! same generator seeds the neighbor tables' keyed hash, which must not be
+//! predictable. xorshift64* (Vigna 2016).
 
 /// xorshift64* state; never zero.
 #[derive(Debug, Clone)]
@@ -42,9 +44,26 @@ impl Rng {
     }
 }
 
+/// 64 bits from the operating system's entropy: std's `RandomState` keys
+/// are drawn from the OS generator (getrandom(2) on Linux); hashing a
+/// counter with a fresh one yields an unpredictable value without a crate
+/// or `unsafe`.
+pub fn os_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x726f_7574_656c_6574);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_seeds_differ() {
+        let seeds: std::collections::HashSet<u64> = (0..8).map(|_| os_seed()).collect();
+        assert_eq!(seeds.len(), 8);
+    }
 
     #[test]
     fn deterministic_and_in_range() {

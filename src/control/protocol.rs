@@ -35,10 +35,11 @@ use crate::route::RibError;
 /// error message.
 pub const MAX_ECHO: usize = 200;
 
-/// Largest config file `{"cmd":"apply","path":...}` reads (16 MiB): far
-/// above any real router's config, low enough that a request naming a
-/// huge file cannot make the router allocate without bound.
-pub const MAX_APPLY_FILE: u64 = 16 << 20;
+/// Largest config file `{"cmd":"apply","path":...}` reads: the config
+/// layer's own limit (`config::MAX_CONFIG_BYTES`, 4 MiB), far above any
+/// real router's config, low enough that a request naming a huge file
+/// cannot make the router allocate without bound.
+pub const MAX_APPLY_FILE: u64 = crate::config::MAX_CONFIG_BYTES as u64;
 
 /// Why a request failed; the wire spelling is [`ErrorCode::as_str`].
 ///

@@ -182,7 +182,13 @@ pub fn run(index: usize, shared: Arc<Shared>, ready: Sender<(usize, io::Result<(
     drop(ready);
     Worker {
         index,
-        router: Router::new(shared.config.load_full(), now(&shared)),
+        // Seeded from OS entropy: a name-derived seed would let anyone who
+        // knows the router's name precompute neighbor-table collisions.
+        router: Router::with_seed(
+            shared.config.load_full(),
+            now(&shared),
+            crate::base::rng::os_seed(),
+        ),
         generation: shared.generation.load(Ordering::Acquire),
         published: 0,
         shared,
@@ -319,11 +325,8 @@ impl Worker {
                 let n = accept(frames, &mut accepted, |reason| {
                     router.count_rx_drop(id, reason);
                 });
-                // One vector in, one batch to the router (`process_batch`
-                // once the engine has it).
-                for frame in accepted.iter().take(n) {
-                    router.process(id, frame, t, tx);
-                }
+                // One vector in, one batch to the router.
+                router.process_batch(id, accepted.get(..n).unwrap_or_default(), t, tx);
             });
             pending |= s.main.rx_pending();
             if let Some(nb) = s.neighbor.as_mut() {
@@ -333,10 +336,11 @@ impl Worker {
                     // ND/ARP copies: the main socket counts the interface's
                     // drops, these are not counted twice.
                     let n = accept(frames, &mut accepted, |_| {});
-                    for frame in accepted.iter().take(n) {
-                        if answer {
-                            router.process(id, frame, t, tx);
-                        } else {
+                    let accepted = accepted.get(..n).unwrap_or_default();
+                    if answer {
+                        router.process_batch(id, accepted, t, tx);
+                    } else {
+                        for frame in accepted {
                             router.learn(id, frame, t, tx);
                         }
                     }
@@ -349,7 +353,13 @@ impl Worker {
 
     /// Sends what the router emitted, one batch per interface.
     fn flush(&mut self) {
+        if self.tx.punt_count() > 0 {
+            // No local service runs in this process yet (the DHCPv6 server
+            // will take these): counted, then dropped with the batch.
+            self.router.count_unserved_punts(&self.tx);
+        }
         if self.tx.is_empty() {
+            self.tx.clear();
             return;
         }
         for (i, s) in self.sockets.iter_mut().enumerate() {
