@@ -19,6 +19,8 @@
 //! 127, 172 and 192, mostly /24 with some /16–/23, /25–/32 and a default.
 //! Every candidate is checked against the shipped FIB on every key before
 //! it is timed. The losing candidates live here only.
+// Test fixtures and bench inputs cast small, known values.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 use std::collections::HashSet;
 use std::hash::Hash;

@@ -88,7 +88,7 @@ pub fn replay_frames<'a>(
         names
             .iter()
             .position(|n| n == name)
-            .map(|i| IfaceId(i as u16))
+            .map(|i| IfaceId(u16::try_from(i).unwrap_or(u16::MAX)))
     };
     let default = index_of(default_iface)
         .ok_or_else(|| ReplayError::UnknownIface(default_iface.to_owned()))?;
@@ -153,7 +153,8 @@ fn write_output(path: &Path, config: &Config, report: &ReplayReport) -> Result<(
     let names: Vec<String> = config.interfaces.iter().map(|i| i.name.clone()).collect();
     let mut out = PcapNgOut::create(path, &names).map_err(|e| out_err(e.to_string()))?;
     for e in &report.emitted {
-        let index = names.iter().position(|n| *n == e.iface).unwrap_or(0) as u32;
+        let index =
+            u32::try_from(names.iter().position(|n| *n == e.iface).unwrap_or(0)).unwrap_or(0);
         out.write(index, e.at, &e.data)
             .map_err(|e| out_err(e.to_string()))?;
     }

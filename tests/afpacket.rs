@@ -19,6 +19,8 @@
 //!
 //! `measure_*` tests are `#[ignore]`d: run them with
 //! `cargo test --release --test afpacket -- --ignored --nocapture`.
+// Test fixtures and bench inputs cast small, known values.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::{HashMap, HashSet};

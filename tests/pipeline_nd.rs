@@ -1,6 +1,8 @@
 //! The engine driven frame by frame: ND, RS → RA, echo, ARP, timers,
 //! validation drops. Every emitted frame is decoded and its checksums
 //! verified; fields are checked one by one.
+// Test fixtures and bench inputs cast small, known values.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 mod common;
 

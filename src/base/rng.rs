@@ -56,6 +56,8 @@ pub fn os_seed() -> u64 {
 }
 
 #[cfg(test)]
+// Fixtures cast small, known values.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 mod tests {
     use super::*;
 

@@ -102,6 +102,8 @@ impl core::fmt::Display for Instant {
 }
 
 #[cfg(test)]
+// Fixtures cast small, known values.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 mod tests {
     use super::*;
 

@@ -43,7 +43,7 @@ impl LinkInfo {
                     0x6c,
                     0x00,
                     0x00,
-                    (i as u8).wrapping_add(1),
+                    u8::try_from(i & 0xff).unwrap_or(0).wrapping_add(1),
                 ])),
                 mtu: iface.mtu.unwrap_or(1500),
             })

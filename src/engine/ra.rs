@@ -232,8 +232,8 @@ impl RaTimer {
     /// Records a multicast RA sent at `now` and schedules the next one.
     pub fn sent_multicast(&mut self, now: Instant, min: Duration, max: Duration, rng: &mut Rng) {
         self.last_multicast = Some(now);
-        let lo = min.as_millis() as u64;
-        let hi = max.as_millis() as u64;
+        let lo = u64::try_from(min.as_millis()).unwrap_or(u64::MAX);
+        let hi = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
         let mut interval = Duration::from_millis(rng.range_inclusive(lo, hi));
         if self.initial_left > 0 {
             self.initial_left -= 1;
@@ -245,8 +245,10 @@ impl RaTimer {
     /// An RS from the unspecified address: bring the next multicast RA
     /// forward (RFC 4861 §6.2.6).
     pub fn solicited_multicast(&mut self, now: Instant, rng: &mut Rng) {
-        let delay =
-            Duration::from_millis(rng.range_inclusive(0, MAX_RA_DELAY_TIME.as_millis() as u64));
+        let delay = Duration::from_millis(rng.range_inclusive(
+            0,
+            u64::try_from(MAX_RA_DELAY_TIME.as_millis()).unwrap_or(500),
+        ));
         let mut at = now + delay;
         if let Some(last) = self.last_multicast {
             at = at.max(last + MIN_DELAY_BETWEEN_RAS);

@@ -8,10 +8,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::base::{IfaceId, Instant, Rng, TokenBucket};
 use crate::neighbor::{NeighborLimits, NeighborTable};
 
+use crate::route::NO_ADJACENCY;
+
 use super::compiled::{CompiledConfig, IfaceConfig};
+use super::next::{Forward, Hop};
 use super::ra::RaTimer;
 use super::stats::{Consumed, DropReason, IfaceStats};
 use super::TxBatch;
+
+/// Host adjacency slots per worker: on-link destinations (no gateway, so
+/// no FIB adjacency) are cached in a direct-mapped table of this many
+/// slots, keyed by a seeded hash of the next hop. A collision only sends
+/// a packet the slow way, through the neighbor table.
+pub(crate) const HOST_SLOTS: usize = 256;
 
 /// One adjacency's cached rewrite: the neighbor's Ethernet header, valid
 /// while the neighbor stays REACHABLE and unchanged (VPP's adjacency
@@ -19,6 +28,10 @@ use super::TxBatch;
 /// neighbor table.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Adjacency {
+    /// The egress and next hop this slot is for (host slots are shared by
+    /// every next hop that hashes to them).
+    pub egress: IfaceId,
+    pub next_hop: Hop,
     /// Destination MAC, source MAC, EtherType: the frame's first 14 bytes.
     pub rewrite: [u8; 14],
     /// The neighbor entry's REACHABLE deadline: past it, NUD must see the
@@ -32,6 +45,8 @@ pub(crate) struct Adjacency {
 impl Adjacency {
     /// An adjacency that is never valid.
     pub const EMPTY: Adjacency = Adjacency {
+        egress: IfaceId(u16::MAX),
+        next_hop: Hop::V4(0),
         rewrite: [0; 14],
         valid_until: Instant::ZERO,
         generation: u64::MAX,
@@ -68,9 +83,14 @@ impl IfaceState {
 #[derive(Debug)]
 pub(crate) struct WorkerState {
     pub ifaces: Vec<IfaceState>,
-    /// One slot per FIB adjacency (`Fib::adjacency_count`), emptied when a
-    /// new FIB snapshot renumbers them.
+    /// One slot per FIB adjacency (`Fib::adjacency_count`), then
+    /// [`HOST_SLOTS`] host slots; emptied when a new FIB snapshot
+    /// renumbers them.
     pub adjacencies: Vec<Adjacency>,
+    /// Where the host slots start in `adjacencies`.
+    pub host_slots_at: usize,
+    /// The host slots' hash key, from the worker's seed.
+    pub host_seed: u64,
     pub rng: Rng,
     /// Whether this worker sends the periodic RAs (one worker does).
     pub owns_timers: bool,
@@ -109,9 +129,12 @@ impl WorkerState {
             .iter()
             .map(|i| IfaceState::new(i, &limits, &mut rng, now))
             .collect();
+        let host_seed = rng.next_u64() | 1;
         WorkerState {
             ifaces,
             adjacencies: Vec::new(),
+            host_slots_at: 0,
+            host_seed,
             rng,
             owns_timers: true,
             icmp_errors: icmp_limiter(config),
@@ -140,10 +163,31 @@ impl WorkerState {
     }
 
     /// Empties every adjacency slot and sizes them for a FIB with `count`
-    /// adjacencies.
+    /// adjacencies (plus the host slots).
     pub fn reset_adjacencies(&mut self, count: usize) {
         self.adjacencies.clear();
-        self.adjacencies.resize(count, Adjacency::EMPTY);
+        self.adjacencies
+            .resize(count + HOST_SLOTS, Adjacency::EMPTY);
+        self.host_slots_at = count;
+    }
+
+    /// The slot of `fwd`'s adjacency: the FIB's for a gateway route, else
+    /// the host slot its next hop hashes to.
+    #[inline(always)]
+    pub fn adjacency_slot(&self, fwd: &Forward) -> usize {
+        if fwd.adjacency != NO_ADJACENCY {
+            return usize::try_from(fwd.adjacency).unwrap_or(usize::MAX);
+        }
+        let key = match fwd.next_hop {
+            Hop::V6(a) => {
+                let low = u64::try_from(a & u128::from(u64::MAX)).unwrap_or(0);
+                low ^ u64::try_from(a >> 64).unwrap_or(0)
+            }
+            Hop::V4(a) => u64::from(a),
+        };
+        // Multiplicative hashing: the top bits of key × odd seed.
+        let hash = (key ^ (key >> 29)).wrapping_mul(self.host_seed) >> 56;
+        self.host_slots_at + usize::try_from(hash).unwrap_or(0) % HOST_SLOTS
     }
 
     /// Counts the frames emitted since `from` as sent by their interfaces.

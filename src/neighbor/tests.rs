@@ -1,5 +1,12 @@
 //! The neighbor cache's tests: RFC 4861 transitions, RFC 6583 bounds.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+// Fixtures cast small, known values.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 use super::*;
 
 // --- fixtures -----------------------------------------------------

@@ -289,8 +289,8 @@ impl Dir16 {
 
     fn insert(&mut self, net: u32, len: u8, index: u32) {
         let hi = usize::from((net >> 16) as u16);
-        let mid = usize::from((net >> 8) as u8);
-        let lo = usize::from(net as u8);
+        let mid = ((net >> 8) & 0xff) as usize;
+        let lo = (net & 0xff) as usize;
         if len <= 16 {
             let count = 1usize << (16 - len);
             if let Some(slots) = self.top.get_mut(hi..hi.saturating_add(count)) {
@@ -351,14 +351,14 @@ impl Dir16 {
             return v;
         }
         // Shifts, not multiplies: nothing here can overflow-panic.
-        let at = ((v & !PTR) as usize) << CHUNK_BITS | usize::from((addr >> 8) as u8);
+        let at = ((v & !PTR) as usize) << CHUNK_BITS | ((addr >> 8) & 0xff) as usize;
         let Some(&v) = self.chunks.get(at) else {
             return EMPTY;
         };
         if v & PTR == 0 {
             return v;
         }
-        let at = ((v & !PTR) as usize) << CHUNK_BITS | usize::from(addr as u8);
+        let at = ((v & !PTR) as usize) << CHUNK_BITS | (addr & 0xff) as usize;
         self.chunks.get(at).copied().unwrap_or(EMPTY)
     }
 
@@ -500,7 +500,14 @@ impl FibEntry {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+// Fixtures cast small, known values.
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 mod tests {
     use super::*;
 

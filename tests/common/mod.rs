@@ -1,4 +1,6 @@
 //! Frame builders and decoders shared by the pipeline and replay tests.
+// Test fixtures and bench inputs cast small, known values.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 #![allow(dead_code)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -81,35 +81,39 @@ fn with_note(scratch: &mut Vec<u8>, ingress: IfaceId, prev_hop: EthernetAddress,
     scratch.extend_from_slice(l3);
 }
 
-/// The adjacency slot's header, when it is valid at `now` for `table`.
+/// The slot's header, when the slot holds `fwd`'s neighbor and is valid
+/// at `now` for `table`.
 #[inline(always)]
 fn cached<'a, A: NeighborAddr>(
-    adjacencies: &'a [Adjacency],
-    index: u32,
+    slot: Option<&'a Adjacency>,
+    fwd: &Forward,
     table: &NeighborTable<A>,
     now: crate::base::Instant,
 ) -> Option<&'a [u8; 14]> {
-    let adj = adjacencies.get(usize::try_from(index).ok()?)?;
-    (now < adj.valid_until && adj.generation == table.generation()).then_some(&adj.rewrite)
+    let adj = slot?;
+    (now < adj.valid_until
+        && adj.generation == table.generation()
+        && adj.next_hop == fwd.next_hop
+        && adj.egress == fwd.egress)
+        .then_some(&adj.rewrite)
 }
 
-/// Caches `header` in the adjacency slot while the neighbor is REACHABLE.
+/// Caches `header` in the slot while the neighbor is REACHABLE.
 fn remember<A: NeighborAddr>(
-    adjacencies: &mut [Adjacency],
-    index: u32,
+    slot: Option<&mut Adjacency>,
+    fwd: &Forward,
     table: &NeighborTable<A>,
     next_hop: A,
     header: [u8; 14],
     now: crate::base::Instant,
 ) {
-    let Some(slot) = usize::try_from(index)
-        .ok()
-        .and_then(|i| adjacencies.get_mut(i))
-    else {
+    let Some(slot) = slot else {
         return;
     };
     if let Some((_, until)) = table.reachable(next_hop, now) {
         *slot = Adjacency {
+            egress: fwd.egress,
+            next_hop: fwd.next_hop,
             rewrite: header,
             valid_until: until,
             generation: table.generation(),
@@ -130,6 +134,7 @@ pub(crate) fn forward_v6(
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
     let next_hop = Ipv6Addr::from(next_hop);
+    let index = state.adjacency_slot(&fwd);
     let WorkerState {
         ifaces,
         adjacencies,
@@ -139,7 +144,7 @@ pub(crate) fn forward_v6(
     let Some(out) = ifaces.get_mut(usize::from(egress.id.0)) else {
         return Next::Drop(DropReason::UnknownInterface);
     };
-    if let Some(header) = cached(adjacencies, fwd.adjacency, &out.nd6, ctx.now) {
+    if let Some(header) = cached(adjacencies.get(index), &fwd, &out.nd6, ctx.now) {
         send_v6(tx, egress.id, header, l3);
         out.stats.tx_forwarded += 1;
         return Next::Forwarded;
@@ -148,8 +153,8 @@ pub(crate) fn forward_v6(
         Resolution::Ready(mac) => {
             let header = ethernet_header(mac, egress.mac, EtherType::Ipv6);
             remember(
-                adjacencies,
-                fwd.adjacency,
+                adjacencies.get_mut(index),
+                &fwd,
                 &out.nd6,
                 next_hop,
                 header,
@@ -187,6 +192,7 @@ pub(crate) fn forward_v4(
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
     let next_hop = Ipv4Addr::from(next_hop);
+    let index = state.adjacency_slot(&fwd);
     let WorkerState {
         ifaces,
         adjacencies,
@@ -196,14 +202,14 @@ pub(crate) fn forward_v4(
     let Some(out) = ifaces.get_mut(usize::from(egress.id.0)) else {
         return Next::Drop(DropReason::UnknownInterface);
     };
-    let header = match cached(adjacencies, fwd.adjacency, &out.arp4, ctx.now) {
+    let header = match cached(adjacencies.get(index), &fwd, &out.arp4, ctx.now) {
         Some(header) => *header,
         None => match out.arp4.resolve(next_hop, ctx.now) {
             Resolution::Ready(mac) => {
                 let header = ethernet_header(mac, egress.mac, EtherType::Ipv4);
                 remember(
-                    adjacencies,
-                    fwd.adjacency,
+                    adjacencies.get_mut(index),
+                    &fwd,
                     &out.arp4,
                     next_hop,
                     header,

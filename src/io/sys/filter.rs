@@ -126,7 +126,7 @@ pub fn run(program: &[BpfInsn], frame: &[u8]) -> u32 {
                     _ => return 0,
                 }
             }
-            LD_W_LEN => a = frame.len() as u32,
+            LD_W_LEN => a = u32::try_from(frame.len()).unwrap_or(u32::MAX),
             LD_B_ABS => match frame.get(i.k as usize) {
                 Some(b) => a = u32::from(*b),
                 None => return 0,
