@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Subnet};
-use crate::engine::stats::{DropReason, IfaceStats};
+use crate::engine::stats::{Consumed, DropReason, IfaceStats};
 use crate::engine::{IfaceId, Instant};
 use crate::neighbor::NeighborView;
 use crate::route::{NextHop, RouteInfo};
@@ -152,7 +152,8 @@ pub struct NeighborRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsRow {
     pub iface: String,
-    /// Event counters by name (`rx_frames`, `tx_na`, ...).
+    /// Event counters by name (`rx_frames`, `tx_na`, ...), and frames used
+    /// up on purpose by kind (`consumed_neighbor_advert`, ...: not drops).
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
     /// Drops by [`DropReason::name`].
@@ -341,6 +342,11 @@ impl StatsRow {
                 .events()
                 .iter()
                 .map(|(name, v)| (name.to_string(), *v))
+                .chain(
+                    Consumed::ALL
+                        .iter()
+                        .map(|k| (format!("consumed_{}", k.name()), stats.consumed_for(*k))),
+                )
                 .collect(),
             drops: DropReason::ALL
                 .iter()
