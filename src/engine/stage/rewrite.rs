@@ -127,14 +127,14 @@ pub(crate) fn forward_v6(
     state: &mut WorkerState,
     ctx: &Ctx<'_>,
     l3: &[u8],
-    fwd: Forward,
+    fwd: &Forward,
     tx: &mut TxBatch,
 ) -> Next {
     let (Some(egress), Hop::V6(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
     let next_hop = Ipv6Addr::from(next_hop);
-    let index = state.adjacency_slot(&fwd);
+    let index = state.adjacency_slot(fwd);
     let WorkerState {
         ifaces,
         adjacencies,
@@ -144,7 +144,7 @@ pub(crate) fn forward_v6(
     let Some(out) = ifaces.get_mut(usize::from(egress.id.0)) else {
         return Next::Drop(DropReason::UnknownInterface);
     };
-    if let Some(header) = cached(adjacencies.get(index), &fwd, &out.nd6, ctx.now) {
+    if let Some(header) = cached(adjacencies.get(index), fwd, &out.nd6, ctx.now) {
         send_v6(tx, egress.id, header, l3);
         out.stats.tx_forwarded += 1;
         return Next::Forwarded;
@@ -185,14 +185,14 @@ pub(crate) fn forward_v4(
     state: &mut WorkerState,
     ctx: &Ctx<'_>,
     l3: &[u8],
-    fwd: Forward,
+    fwd: &Forward,
     tx: &mut TxBatch,
 ) -> Next {
     let (Some(egress), Hop::V4(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
     let next_hop = Ipv4Addr::from(next_hop);
-    let index = state.adjacency_slot(&fwd);
+    let index = state.adjacency_slot(fwd);
     let WorkerState {
         ifaces,
         adjacencies,
@@ -202,20 +202,22 @@ pub(crate) fn forward_v4(
     let Some(out) = ifaces.get_mut(usize::from(egress.id.0)) else {
         return Next::Drop(DropReason::UnknownInterface);
     };
-    let header = match cached(adjacencies.get(index), &fwd, &out.arp4, ctx.now) {
-        Some(header) => *header,
+    // The cached header is copied from its slot straight into the frame:
+    // a copy through the stack first stalls on store forwarding.
+    let sent = match cached(adjacencies.get(index), fwd, &out.arp4, ctx.now) {
+        Some(header) => send_v4(tx, egress, header, l3),
         None => match out.arp4.resolve(next_hop, ctx.now) {
             Resolution::Ready(mac) => {
                 let header = ethernet_header(mac, egress.mac, EtherType::Ipv4);
                 remember(
                     adjacencies.get_mut(index),
-                    &fwd,
+                    fwd,
                     &out.arp4,
                     next_hop,
                     header,
                     ctx.now,
                 );
-                header
+                send_v4(tx, egress, &header, l3)
             }
             Resolution::Refused(reason) => return Next::Drop(refused(reason)),
             resolution => {
@@ -231,7 +233,7 @@ pub(crate) fn forward_v4(
             }
         },
     };
-    match send_v4(tx, egress, &header, l3) {
+    match sent {
         Ok(n) => {
             if n > 1 {
                 out.stats.tx_fragments += n;
