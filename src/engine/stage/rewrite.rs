@@ -154,7 +154,7 @@ pub(crate) fn forward_v6(
             let header = ethernet_header(mac, egress.mac, EtherType::Ipv6);
             remember(
                 adjacencies.get_mut(index),
-                &fwd,
+                fwd,
                 &out.nd6,
                 next_hop,
                 header,
