@@ -25,7 +25,7 @@ use crate::control::model::NeighborRow;
 use crate::engine::{DropReason, IfaceId, IfaceStats, Instant, Router, TxBatch};
 use crate::io::csum::complete_checksum;
 use crate::io::sys::{self, PacketSocket, RingConfig, RxFrame, SocketFilter, RX_VEC_MAX};
-use crate::wire::{solicited_node, EthernetAddress};
+use crate::wire::{solicited_node, EthernetAddress, ALL_DHCP_AGENTS, ALL_NODES, ALL_ROUTERS};
 
 use super::Shared;
 
@@ -76,13 +76,7 @@ fn token(iface: usize, neighbor: bool) -> Token {
 /// all-nodes, all-routers, all-DHCP-agents, and the solicited-node group
 /// of each router address.
 fn multicast_macs(iface: &crate::engine::IfaceConfig) -> Vec<EthernetAddress> {
-    let mut groups = vec![
-        "ff02::1".parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
-        "ff02::2".parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
-        "ff02::1:2"
-            .parse()
-            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
-    ];
+    let mut groups = vec![ALL_NODES, ALL_ROUTERS, ALL_DHCP_AGENTS];
     groups.push(solicited_node(&iface.link_local));
     groups.extend(iface.ipv6.iter().map(solicited_node));
     let mut macs: Vec<EthernetAddress> = groups
