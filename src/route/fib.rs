@@ -87,6 +87,18 @@ struct Level<K> {
     map: FxHashMap<K, u32>,
 }
 
+/// The level a search between `lo` and `hi` (exclusive) probes: the lower
+/// middle. With markers, a miss at a level rules out every longer one, so
+/// probing the shorter half first ends the common searches soonest: with
+/// two lengths (a tenant's /64 subnets and the /128 receive entries of the
+/// router's own addresses) a destination off every subnet (the default
+/// route's traffic) costs one probe, not two. Build and lookup must split
+/// alike, since markers are left along the search path.
+#[inline(always)]
+fn lower_middle(lo: usize, hi: usize) -> usize {
+    lo + (hi - lo - 1) / 2
+}
+
 /// One address family's LPM table.
 #[derive(Debug, Clone)]
 pub(crate) struct Table<K> {
@@ -163,7 +175,7 @@ impl<K: Key> Table<K> {
             for &net in map.keys() {
                 let (mut lo, mut hi) = (0usize, lens.len());
                 while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
+                    let mid = lower_middle(lo, hi);
                     match mid.cmp(&target) {
                         Ordering::Equal => break,
                         Ordering::Greater => hi = mid,
@@ -198,7 +210,7 @@ impl<K: Key> Table<K> {
         let mut best = self.default;
         let (mut lo, mut hi) = (0usize, self.levels.len());
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
+            let mid = lower_middle(lo, hi);
             let Some(level) = self.levels.get(mid) else {
                 break;
             };
