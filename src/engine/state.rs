@@ -192,12 +192,10 @@ impl WorkerState {
 
     /// Counts the frames emitted since `from` as sent by their interfaces.
     pub fn account_tx(&mut self, tx: &TxBatch, from: usize) {
-        for index in from..tx.len() {
-            if let Some((iface, bytes)) = tx.get(index) {
-                if let Some(s) = self.stats_mut(iface) {
-                    s.tx_frames += 1;
-                    s.tx_bytes += bytes.len() as u64;
-                }
+        for (iface, len) in tx.lengths_from(from) {
+            if let Some(s) = self.stats_mut(iface) {
+                s.tx_frames += 1;
+                s.tx_bytes += len as u64;
             }
         }
     }

@@ -179,6 +179,17 @@ impl TxBatch {
         })
     }
 
+    /// Egress and length of each frame from the `from`th on (for counters:
+    /// no byte slices).
+    #[inline]
+    pub fn lengths_from(&self, from: usize) -> impl Iterator<Item = (IfaceId, usize)> + '_ {
+        self.frames
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| (f.iface, f.len))
+    }
+
     /// The `index`th frame.
     pub fn get(&self, index: usize) -> Option<(IfaceId, &[u8])> {
         let f = self.frames.get(index)?;
