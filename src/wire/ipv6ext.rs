@@ -6,7 +6,8 @@
 //! - [`walk_extension_headers`] visits Hop-by-Hop Options (§4.3, only as the
 //!   first header, else `Malformed`), Routing (§4.4), Fragment (§4.5, fixed
 //!   8 bytes), Destination Options (§4.6) and Authentication Header
-//!   (RFC 4302 §2.2: length in 4-octet units minus 2). Any other value,
+//!   (RFC 4302 §2.2: length in 4-octet units minus 2; Payload Len 0 is
+//!   `BadLength`, shorter than AH's fixed part). Any other value,
 //!   ESP and No Next Header (§4.7) included, ends the walk and is reported
 //!   as the upper layer.
 //! - Every header's length is checked against the bytes left before it is
@@ -49,6 +50,9 @@ pub const MAX_OPTIONS: usize = 16;
 
 /// Length of the Fragment header.
 pub const FRAGMENT_HEADER_LEN: usize = 8;
+
+/// Smallest AH Payload Len: 12 fixed octets, (1 + 2) * 4.
+const AH_MIN_PAYLOAD_LEN: usize = 1;
 
 const OPT_PAD1: u8 = 0;
 const OPT_ROUTER_ALERT: u8 = 5;
@@ -128,6 +132,9 @@ pub fn walk_extension_headers(first: Protocol, payload: &[u8]) -> Result<UpperLa
         // At most (255 + 2) * 4 or (255 + 1) * 8 = 2048: no overflow.
         let header_len = match next {
             Protocol::Ipv6Frag => FRAGMENT_HEADER_LEN,
+            // Payload Len 0 would make an 8-octet AH, shorter than its own
+            // 12 fixed octets (RFC 4302 §2.2: at least 1, a null ICV).
+            Protocol::Ah if hdr_ext_len < AH_MIN_PAYLOAD_LEN => return Err(ParseError::BadLength),
             Protocol::Ah => (hdr_ext_len + 2) * 4,
             _ => (hdr_ext_len + 1) * 8,
         };
@@ -392,6 +399,22 @@ mod tests {
             walk_extension_headers(Protocol::Ah, &ah),
             Err(ParseError::Truncated)
         );
+    }
+
+    #[test]
+    fn rejects_zero_length_auth_header() {
+        // Found by the etherparse oracle: Payload Len 0 was read as an
+        // 8-octet header and the walk went on at octet 8, inside the SPI
+        // and Sequence Number fields.
+        let ah = [59, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+        assert_eq!(
+            walk_extension_headers(Protocol::Ah, &ah),
+            Err(ParseError::BadLength)
+        );
+        // Payload Len 1, null ICV: the smallest AH, 12 octets.
+        let ah = [59, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+        let upper = walk_extension_headers(Protocol::Ah, &ah).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (Protocol::Ipv6NoNxt, 12));
     }
 
     #[test]
