@@ -29,15 +29,23 @@
 //! | third VLAN tag | `TooManyOptions` | accepted (up to three) | double tagging is the deepest 802.1ad stack |
 //! | IPv6 Payload Length 0 | empty payload | jumbogram: the rest of the buffer | RFC 2675 jumbograms are not supported |
 //! | HbH / DestOpts option TLVs | walked; overrun or bad Router Alert length is `BadLength`, >16 options `TooManyOptions` | not inspected | the router acts on Router Alert and must not read past a header |
+//! | a second IPv6 Fragment header | `Malformed` | walked | RFC 8200 §4.1 allows one; a second hides the first's M flag |
 //! | more than 8 extension headers | `TooManyOptions` | walked | RFC 8504 §5.3 lets a node bound the chain |
 //! | non-first IPv6 fragment | walk ends at the Fragment header | keeps reading "headers" from fragment data | fragment data is not a header |
 //! | UDP Length 0 | `BadLength` | the whole buffer (jumbogram) | jumbograms are not supported |
+//! | ICMPv4 Timestamp (13/14, code 0) not 20 octets | view accepts (8-octet header), `Repr` is `Malformed` | rejected | the router does not answer Timestamps; the view reads any ICMP header |
 //! | ND message shorter than its RFC 4861 fixed part | `Truncated` | needs 8 octets | the ND accessors read the fixed part |
 //!
 //! Differences found and fixed in routelet (regression tests in the
-//! modules): IPv6 Authentication Header with Payload Len 0 (an 8-octet
-//! "header" shorter than AH's own 12 fixed octets) is now `BadLength`
-//! (`ipv6ext::tests::rejects_zero_length_auth_header`).
+//! modules):
+//!
+//! - An IPv6 Authentication Header with Payload Len 0 (an 8-octet "header"
+//!   shorter than AH's own 12 fixed octets) is now `BadLength`
+//!   (`ipv6ext::tests::rejects_zero_length_auth_header`).
+//! - A second IPv6 Fragment header is now `Malformed`: the walk kept only
+//!   the last one, so a first fragment (M = 1) followed by a Fragment
+//!   header with M = 0 was reported whole
+//!   (`ipv6ext::tests::rejects_a_second_fragment_header`).
 
 #[allow(dead_code)]
 #[path = "wire_oracle/compare.rs"]
@@ -371,10 +379,25 @@ fn crafted_frames_take_the_documented_rows() {
         p.extend_from_slice(payload);
         p
     }
+    fn ipv4_icmp(message: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0];
+        p.extend_from_slice(&[198, 51, 100, 4, 203, 0, 113, 1]);
+        let total = u16::try_from(p.len() + message.len()).unwrap();
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+        p.extend_from_slice(message);
+        p
+    }
     let cases: Vec<(&str, Vec<u8>, Option<Known>)> = vec![
         (
             "TPID 0x9100",
             eth(0x9100, &[0, 5, 0x86, 0xdd]),
+            Some(Known::Tpid9100),
+        ),
+        (
+            // Found by the fuzz target.
+            "TPID 0x9100 without room for a tag",
+            eth(0x9100, &[0, 5]),
             Some(Known::Tpid9100),
         ),
         (
@@ -411,14 +434,50 @@ fn crafted_frames_take_the_documented_rows() {
             Some(Known::ExtHeaderCap),
         ),
         (
+            // Found by the fuzz target.
+            "two Fragment headers",
+            eth(
+                0x86dd,
+                &ipv6(44, &[44, 0, 0, 1, 0, 0, 0, 7, 59, 0, 0, 0, 0, 0, 0, 8]),
+            ),
+            Some(Known::SecondFragmentHeader),
+        ),
+        (
+            // Found by the fuzz target.
+            "a second Fragment header cut short (both reject)",
+            eth(0x86dd, &ipv6(44, &[44, 0, 0, 1, 0, 0, 0, 7, 59, 0])),
+            None,
+        ),
+        (
             "non-first fragment followed by junk",
             eth(0x86dd, &ipv6(44, &[60, 0, 0, 8, 0, 0, 0, 1, 60, 9])),
             Some(Known::NonFirstFragment),
         ),
         (
+            // Found by the fuzz target.
+            "ICMPv4 Timestamp of 24 octets",
+            eth(
+                0x0800,
+                &ipv4_icmp(&[
+                    13, 0, 0xf2, 0xff, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                ]),
+            ),
+            Some(Known::Icmpv4Timestamp),
+        ),
+        (
             "short Neighbor Solicitation",
             eth(0x86dd, &ipv6(58, &[135, 0, 0, 0, 0, 0, 0, 0])),
             Some(Known::NdFixedPart),
+        ),
+        (
+            // Found by the fuzz target: we stop at the overrunning option,
+            // etherparse at the second Hop-by-Hop header.
+            "option overrun, then Hop-by-Hop again (both reject)",
+            eth(
+                0x86dd,
+                &ipv6(0, &[0, 0, 0x99, 9, 0, 0, 0, 0, 59, 0, 1, 4, 0, 0, 0, 0]),
+            ),
+            None,
         ),
         (
             "AH with Payload Len 0 (both reject)",
@@ -440,5 +499,5 @@ fn crafted_frames_take_the_documented_rows() {
         }
     }
     // Every documented row is reachable by this test or the captures.
-    assert_eq!(Known::ALL.len(), 11);
+    assert_eq!(Known::ALL.len(), 13);
 }

@@ -25,6 +25,7 @@
 //!   walk locates the upper layer for forwarding and filtering, and a
 //!   router must not drop transit traffic over options it is not asked to
 //!   process. Local delivery may apply RFC 8200 §4.2 on top.
+//! - A second Fragment header is `Malformed` (RFC 8200 §4.1 allows one).
 //! - A non-first fragment (offset != 0) ends the walk: the upper-layer
 //!   header is in the first fragment, so the result carries the Fragment
 //!   header's Next Header and the offset of the fragment data.
@@ -146,6 +147,13 @@ pub fn walk_extension_headers(first: Protocol, payload: &[u8]) -> Result<UpperLa
                 walk_options(header)?;
             }
             Protocol::Ipv6Frag => {
+                // RFC 8200 §4.1: one Fragment header at most. A second one
+                // would hide the first's More Fragments flag from the
+                // caller, which reads `fragment` to know whether the
+                // upper layer is whole.
+                if fragment.is_some() {
+                    return Err(ParseError::Malformed);
+                }
                 let info = parse_fragment(header)?;
                 fragment = Some(info);
                 if info.offset != 0 {
@@ -399,6 +407,25 @@ mod tests {
             walk_extension_headers(Protocol::Ah, &ah),
             Err(ParseError::Truncated)
         );
+    }
+
+    #[test]
+    fn rejects_a_second_fragment_header() {
+        // Found by the etherparse oracle's fuzz target: a first fragment
+        // (offset 0, M = 1) whose Next Header is another Fragment header
+        // with M = 0 used to come back as an unfragmented UDP datagram.
+        let frags = [
+            44, 0, 0, 1, 0, 0, 0, 7, // Fragment, offset 0, M = 1
+            17, 0, 0, 0, 0, 0, 0, 8, // Fragment, offset 0, M = 0
+            0, 0, 0, 0, 0, 8, 0, 0, // UDP
+        ];
+        assert_eq!(
+            walk_extension_headers(Protocol::Ipv6Frag, &frags),
+            Err(ParseError::Malformed)
+        );
+        // One of them alone is fine.
+        let upper = walk_extension_headers(Protocol::Ipv6Frag, &frags[8..]).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (Protocol::Udp, 8));
     }
 
     #[test]
