@@ -449,6 +449,18 @@ fn crafted_frames_take_the_documented_rows() {
             None,
         ),
         (
+            // Found by the fuzz target.
+            "two Fragment headers, then a cut AH (both reject)",
+            eth(
+                0x86dd,
+                &ipv6(
+                    44,
+                    &[44, 0, 0, 0, 0, 0, 0, 1, 51, 0, 0, 0, 0, 0, 0, 2, 59, 9],
+                ),
+            ),
+            None,
+        ),
+        (
             "non-first fragment followed by junk",
             eth(0x86dd, &ipv6(44, &[60, 0, 0, 8, 0, 0, 0, 1, 60, 9])),
             Some(Known::NonFirstFragment),

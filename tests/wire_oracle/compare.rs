@@ -523,22 +523,16 @@ fn ipv6_ext(view: &Ipv6Packet<&[u8]>, payload: &[u8], st: &mut Stats) -> Outcome
             // etherparse walks the same headers to reach it. It may also
             // reach one we never get to, when an option TLV walk (which it
             // does not do) or the header cap stopped us first.
-            // Or our Malformed is a second Fragment header that etherparse
-            // found cut short.
-            let second_frag_cut = matches!(
+            // Or our Malformed is a second Fragment header, which etherparse
+            // walked (and failed later) or found cut short.
+            let frags_walked = fragment_headers_before_error(u8::from(view.next_header()), payload);
+            let frag_cut = matches!(
                 &t,
                 HeaderSliceError::Len(l) if l.layer == etherparse::err::Layer::Ipv6FragHeader
-            ) && {
-                let (parsed, ..) = Ipv6ExtensionsSlice::from_slice_lax(
-                    IpNumber(u8::from(view.next_header())),
-                    payload,
-                );
-                parsed
-                    .into_iter()
-                    .any(|h| matches!(h, Ipv6ExtensionSlice::Fragment(_)))
-            };
+            );
+            let second_frag = frags_walked + usize::from(frag_cut) >= 2;
             let agree = match o {
-                ParseError::Malformed => their_hbh || second_frag_cut,
+                ParseError::Malformed => their_hbh || second_frag,
                 ParseError::BadLength | ParseError::TooManyOptions => true,
                 _ => !their_hbh,
             };
@@ -641,6 +635,40 @@ fn ipv6_ext(view: &Ipv6Packet<&[u8]>, payload: &[u8], st: &mut Stats) -> Outcome
             let addrs = Addrs::V6(view.src_addr(), view.dst_addr());
             upper(next.0, rest, addrs, st)
         }
+    }
+}
+
+/// How many Fragment headers etherparse's single-header parsers read
+/// before the chain ends or one of them fails.
+///
+/// Not `Ipv6ExtensionsSlice::from_slice_lax(..).0.into_iter()`: in
+/// etherparse 0.21 that iterator goes on past the headers the lax walk
+/// parsed, into the one it failed on, through `from_slice_unchecked` (a
+/// debug assertion, out-of-bounds reads in release builds).
+fn fragment_headers_before_error(first: u8, payload: &[u8]) -> usize {
+    use etherparse::{IpAuthHeaderSlice, Ipv6FragmentHeaderSlice, Ipv6RawExtHeaderSlice};
+    let (mut next, mut rest, mut frags) = (first, payload, 0);
+    loop {
+        let (len, nh) = match next {
+            0 | 43 | 60 => match Ipv6RawExtHeaderSlice::from_slice(rest) {
+                Ok(h) => (h.slice().len(), h.next_header().0),
+                Err(_) => return frags,
+            },
+            44 => match Ipv6FragmentHeaderSlice::from_slice(rest) {
+                Ok(h) => {
+                    frags += 1;
+                    (h.slice().len(), h.next_header().0)
+                }
+                Err(_) => return frags,
+            },
+            51 => match IpAuthHeaderSlice::from_slice(rest) {
+                Ok(h) => (h.slice().len(), h.next_header().0),
+                Err(_) => return frags,
+            },
+            _ => return frags,
+        };
+        rest = rest.get(len..).unwrap_or_default();
+        next = nh;
     }
 }
 
