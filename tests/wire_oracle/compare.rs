@@ -89,7 +89,7 @@ pub enum Known {
 }
 
 impl Known {
-    /// Every variant, for reports.
+    /// Every variant, in declaration (and `Ord`) order.
     pub const ALL: [Known; 13] = [
         Known::Ipv4Checksum,
         Known::Ipv4Auth,
@@ -98,8 +98,8 @@ impl Known {
         Known::ThirdTag,
         Known::Jumbogram,
         Known::OptionTlvs,
-        Known::ExtHeaderCap,
         Known::SecondFragmentHeader,
+        Known::ExtHeaderCap,
         Known::NonFirstFragment,
         Known::UdpLengthZero,
         Known::Icmpv4Timestamp,
