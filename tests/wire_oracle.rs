@@ -154,7 +154,7 @@ fn captured_frames_agree() {
     ] {
         assert!(n > 0, "no {layer} compared: {st:?}");
     }
-    // Real traffic needs no excuse but the IPv6 walk's cap-free cases.
+    // Captured traffic needs none of the documented differences.
     assert!(
         st.known.is_empty(),
         "known differences on clean captures: {:?}",
