@@ -101,6 +101,7 @@ def parser_seed(target, data):
 
 def dissect(frame):
     parser_seed("ethernet", frame)
+    put("etherparse_oracle", frame)
     off = 12
     ethertype = struct.unpack(">H", frame[off:off + 2])[0] if len(frame) >= 14 else None
     while ethertype in (0x8100, 0x88a8) and len(frame) >= off + 6:

@@ -146,7 +146,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-// Indexing below is sound once `check_len` has passed (see the type doc).
+// check_len covers field::HTYPE..field::OPER (the fixed 8 octets) and
+// field::SHA..field::TPA for the hln / pln the packet states, so every
+// getter below indexes inside the buffer.
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]>> Packet<T> {
     fn be16(&self, range: core::ops::Range<usize>) -> u16 {
@@ -202,6 +204,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 /// Setters; the address setters panic if `addr` is not hln / pln bytes
 /// long, so set the lengths first.
+// Setters index like the getters: on a view that passed check_len, or on
+// an emit buffer of at least `Repr::buffer_len()` octets (the documented
+// emit contract, which panics otherwise, as smoltcp's does).
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_be16(&mut self, range: core::ops::Range<usize>, value: u16) {

@@ -146,7 +146,8 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 }
 
-// Indexing below is sound once `check_len` has passed (see the type doc).
+// check_len covers field::DESTINATION, field::SOURCE and field::ETHERTYPE
+// (14 octets); field::PAYLOAD.. is then at worst empty.
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]>> Frame<T> {
     /// Destination MAC address.
@@ -175,6 +176,9 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 }
 
+// Setters index like the getters: on a view that passed check_len, or on
+// an emit buffer of at least `Repr::buffer_len()` octets (the documented
+// emit contract, which panics otherwise, as smoltcp's does).
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     /// Sets the destination MAC address.

@@ -116,7 +116,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-// Indexing below is sound once `check_len` has passed (see the type doc).
+// check_len covers field::VER_IHL..field::DST_ADDR (20 octets), the
+// options up to IHL * 4 and the payload up to Total Length, in that order.
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]>> Packet<T> {
     fn be16(&self, range: core::ops::Range<usize>) -> u16 {
@@ -212,6 +213,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
+// Setters index like the getters: on a view that passed check_len, or on
+// an emit buffer of at least `Repr::buffer_len()` octets (the documented
+// emit contract, which panics otherwise, as smoltcp's does).
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_be16(&mut self, range: core::ops::Range<usize>, value: u16) {
@@ -226,6 +230,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Sets IHL from a length in bytes (rounded down to 4-byte units).
     pub fn set_header_len(&mut self, len: usize) {
+        // Masked to 4 bits, so the cast keeps every bit.
+        #[allow(clippy::cast_possible_truncation)]
         let ihl = ((len / 4) & 0x0f) as u8;
         let b = &mut self.buffer.as_mut()[field::VER_IHL];
         *b = (*b & 0xf0) | ihl;

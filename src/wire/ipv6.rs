@@ -94,7 +94,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-// Indexing below is sound once `check_len` has passed (see the type doc).
+// check_len covers field::VER_TC_FLOW..field::DST_ADDR (40 octets) and
+// the payload up to 40 + Payload Length.
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]>> Packet<T> {
     fn ver_tc_flow(&self) -> u32 {
@@ -109,7 +110,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Traffic Class (DSCP and ECN, RFC 2474 / RFC 3168).
     pub fn traffic_class(&self) -> u8 {
-        (self.ver_tc_flow() >> 20) as u8
+        // The low nibble of octet 0 and the high nibble of octet 1.
+        let d = &self.buffer.as_ref()[field::VER_TC_FLOW];
+        (d[0] << 4) | (d[1] >> 4)
     }
 
     /// Flow Label (20 bits, RFC 6437).
@@ -154,6 +157,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
+// Setters index like the getters: on a view that passed check_len, or on
+// an emit buffer of at least `Repr::buffer_len()` octets (the documented
+// emit contract, which panics otherwise, as smoltcp's does).
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_ver_tc_flow(&mut self, value: u32) {

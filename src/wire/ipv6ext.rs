@@ -6,7 +6,8 @@
 //! - [`walk_extension_headers`] visits Hop-by-Hop Options (§4.3, only as the
 //!   first header, else `Malformed`), Routing (§4.4), Fragment (§4.5, fixed
 //!   8 bytes), Destination Options (§4.6) and Authentication Header
-//!   (RFC 4302 §2.2: length in 4-octet units minus 2). Any other value,
+//!   (RFC 4302 §2.2: length in 4-octet units minus 2; Payload Len 0 is
+//!   `BadLength`, shorter than AH's fixed part). Any other value,
 //!   ESP and No Next Header (§4.7) included, ends the walk and is reported
 //!   as the upper layer.
 //! - Every header's length is checked against the bytes left before it is
@@ -24,6 +25,7 @@
 //!   walk locates the upper layer for forwarding and filtering, and a
 //!   router must not drop transit traffic over options it is not asked to
 //!   process. Local delivery may apply RFC 8200 §4.2 on top.
+//! - A second Fragment header is `Malformed` (RFC 8200 §4.1 allows one).
 //! - A non-first fragment (offset != 0) ends the walk: the upper-layer
 //!   header is in the first fragment, so the result carries the Fragment
 //!   header's Next Header and the offset of the fragment data.
@@ -49,6 +51,9 @@ pub const MAX_OPTIONS: usize = 16;
 
 /// Length of the Fragment header.
 pub const FRAGMENT_HEADER_LEN: usize = 8;
+
+/// Smallest AH Payload Len: 12 fixed octets, (1 + 2) * 4.
+const AH_MIN_PAYLOAD_LEN: usize = 1;
 
 const OPT_PAD1: u8 = 0;
 const OPT_ROUTER_ALERT: u8 = 5;
@@ -128,6 +133,9 @@ pub fn walk_extension_headers(first: Protocol, payload: &[u8]) -> Result<UpperLa
         // At most (255 + 2) * 4 or (255 + 1) * 8 = 2048: no overflow.
         let header_len = match next {
             Protocol::Ipv6Frag => FRAGMENT_HEADER_LEN,
+            // Payload Len 0 would make an 8-octet AH, shorter than its own
+            // 12 fixed octets (RFC 4302 §2.2: at least 1, a null ICV).
+            Protocol::Ah if hdr_ext_len < AH_MIN_PAYLOAD_LEN => return Err(ParseError::BadLength),
             Protocol::Ah => (hdr_ext_len + 2) * 4,
             _ => (hdr_ext_len + 1) * 8,
         };
@@ -139,6 +147,13 @@ pub fn walk_extension_headers(first: Protocol, payload: &[u8]) -> Result<UpperLa
                 walk_options(header)?;
             }
             Protocol::Ipv6Frag => {
+                // RFC 8200 §4.1: one Fragment header at most. A second one
+                // would hide the first's More Fragments flag from the
+                // caller, which reads `fragment` to know whether the
+                // upper layer is whole.
+                if fragment.is_some() {
+                    return Err(ParseError::Malformed);
+                }
                 let info = parse_fragment(header)?;
                 fragment = Some(info);
                 if info.offset != 0 {
@@ -392,6 +407,41 @@ mod tests {
             walk_extension_headers(Protocol::Ah, &ah),
             Err(ParseError::Truncated)
         );
+    }
+
+    #[test]
+    fn rejects_a_second_fragment_header() {
+        // Found by the etherparse oracle's fuzz target: a first fragment
+        // (offset 0, M = 1) whose Next Header is another Fragment header
+        // with M = 0 used to come back as an unfragmented UDP datagram.
+        let frags = [
+            44, 0, 0, 1, 0, 0, 0, 7, // Fragment, offset 0, M = 1
+            17, 0, 0, 0, 0, 0, 0, 8, // Fragment, offset 0, M = 0
+            0, 0, 0, 0, 0, 8, 0, 0, // UDP
+        ];
+        assert_eq!(
+            walk_extension_headers(Protocol::Ipv6Frag, &frags),
+            Err(ParseError::Malformed)
+        );
+        // One of them alone is fine.
+        let upper = walk_extension_headers(Protocol::Ipv6Frag, &frags[8..]).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (Protocol::Udp, 8));
+    }
+
+    #[test]
+    fn rejects_zero_length_auth_header() {
+        // Found by the etherparse oracle: Payload Len 0 was read as an
+        // 8-octet header and the walk went on at octet 8, inside the SPI
+        // and Sequence Number fields.
+        let ah = [59, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+        assert_eq!(
+            walk_extension_headers(Protocol::Ah, &ah),
+            Err(ParseError::BadLength)
+        );
+        // Payload Len 1, null ICV: the smallest AH, 12 octets.
+        let ah = [59, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+        let upper = walk_extension_headers(Protocol::Ah, &ah).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (Protocol::Ipv6NoNxt, 12));
     }
 
     #[test]

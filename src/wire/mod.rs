@@ -20,6 +20,15 @@
 //! MAC addresses), which needs mutable views over the receive buffer, and
 //! rejection tests need one precise error per malformation. etherparse's
 //! slices are read-only and its errors carry data we would throw away.
+//! etherparse serves as a test oracle instead (`tests/wire_oracle.rs`, the
+//! `etherparse_oracle` fuzz target).
+//!
+//! Lints: no indexing, slicing or `unwrap` anywhere below this module
+//! (bytes come from the network). An accessor may index after `check_len`
+//! under a local `#[allow(clippy::indexing_slicing)]` that says what covers
+//! it, as smoltcp does; tests may index and unwrap.
+
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 pub mod checksum;
 // --- wire-l3 modules ---
@@ -235,6 +244,7 @@ pub use self::ndisc_option::{NdiscOption, NdiscOptions};
 // --- end wire-icmp ---
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::net::Ipv6Addr;

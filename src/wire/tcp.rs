@@ -238,7 +238,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-// Indexing below is sound once `check_len` has passed (see the type doc).
+// check_len covers field::SRC_PORT..field::URGENT (20 octets) and the
+// options up to Data Offset * 4; the payload is the rest of the buffer.
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]>> Packet<T> {
     fn be16(&self, range: core::ops::Range<usize>) -> u16 {
@@ -307,6 +308,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
+// Setters index like the getters: on a view that passed check_len, or on
+// an emit buffer of at least `Repr::buffer_len()` octets (the documented
+// emit contract, which panics otherwise, as smoltcp's does).
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_be16(&mut self, range: core::ops::Range<usize>, value: u16) {
@@ -340,7 +344,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets Data Offset from bytes (rounded down to words) and clears the
     /// reserved bits.
     pub fn set_header_len(&mut self, len: usize) {
-        self.buffer.as_mut()[field::DATA_OFF] = (((len / 4) & 0x0f) as u8) << 4;
+        // Masked to 4 bits, so the cast keeps every bit.
+        #[allow(clippy::cast_possible_truncation)]
+        let words = ((len / 4) & 0x0f) as u8;
+        self.buffer.as_mut()[field::DATA_OFF] = words << 4;
     }
 
     /// Sets the control bits.

@@ -88,7 +88,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-// Indexing below is sound once `check_len` has passed (see the type doc).
+// check_len covers field::SRC_PORT..field::CHECKSUM (8 octets) and the
+// payload up to Length.
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]>> Packet<T> {
     fn be16(&self, range: core::ops::Range<usize>) -> u16 {
@@ -152,6 +153,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
+// Setters index like the getters: on a view that passed check_len, or on
+// an emit buffer of at least `Repr::buffer_len()` octets (the documented
+// emit contract, which panics otherwise, as smoltcp's does).
 #[allow(clippy::indexing_slicing)]
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_be16(&mut self, range: core::ops::Range<usize>, value: u16) {
