@@ -331,7 +331,13 @@ fn check_domain_list(mut body: &[u8]) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+// Fixtures cast small, known lengths.
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 mod tests {
     use super::*;
     use dhcproto::v6::{IAAddr, OptionCode, Status, StatusCode, IANA, ORO};

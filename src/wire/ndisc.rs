@@ -45,7 +45,7 @@ use core::ops::BitOr;
 use std::net::Ipv6Addr;
 
 use super::icmpv6::{self, Message};
-use super::{ParseError, Result};
+use super::{is_link_local, ParseError, Result};
 
 pub use super::ndisc_option::{
     DnsslDomains, DomainName, NdiscOption, NdiscOptions, NdiscOptionsIter, OptionType,
@@ -385,13 +385,6 @@ pub enum Repr<'a> {
     },
 }
 
-/// fe80::/10 (RFC 4291 §2.5.6); `Ipv6Addr::is_unicast_link_local` is
-/// newer than the crate's MSRV.
-fn is_link_local(addr: &Ipv6Addr) -> bool {
-    let [a, b, ..] = addr.octets();
-    a == 0xfe && b & 0xc0 == 0x80
-}
-
 /// ff02::1:ff00:0/104 (RFC 4291 §2.7.1).
 fn is_solicited_node(addr: &Ipv6Addr) -> bool {
     let o = addr.octets();
@@ -579,15 +572,18 @@ impl<'a> Repr<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+// Fixtures cast small, known lengths.
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 mod tests {
     use super::*;
-    use crate::wire::{checksum, EthernetAddress};
+    use crate::wire::{checksum, EthernetAddress, ALL_NODES, ALL_ROUTERS};
 
     type Packet<'a> = icmpv6::Packet<&'a [u8]>;
-
-    const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-    const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
     const VM_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0xf816, 0x3eff, 0xfe79, 0x5acc);
     const VM: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xcafe, 0, 0xf816, 0x3eff, 0xfe79, 0x5acc);
     const VM_SNM: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff79, 0x5acc);
