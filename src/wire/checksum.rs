@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One's complement sum of `data` as big-endian 16-bit words, not yet
 /// complemented, folded to 16 bits. An odd trailing byte is padded with zero.
+#[inline]
 pub fn sum(data: &[u8]) -> u16 {
     let mut acc: u64 = 0;
     let mut chunks = data.chunks_exact(8);
@@ -77,6 +78,7 @@ pub fn finish(pseudo: u16, data: &[u8]) -> u16 {
 }
 
 /// Whether `data` (field included) verifies against the pseudo-header sum.
+#[inline]
 pub fn verify(pseudo: u16, data: &[u8]) -> bool {
     if cfg!(fuzzing) {
         return true;

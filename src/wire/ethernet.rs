@@ -262,6 +262,7 @@ impl Repr {
     /// Errors: `Truncated` if the buffer ends inside the header or a tag,
     /// `Malformed` if a second tag has a TPID other than 0x8100,
     /// `TooManyOptions` on a third tag.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(frame: &Frame<T>) -> Result<Repr> {
         frame.check_len()?;
         let mut ethertype = frame.ethertype();

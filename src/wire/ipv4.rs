@@ -176,6 +176,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Protocol of the payload.
+    #[inline]
     pub fn protocol(&self) -> Protocol {
         Protocol::from(self.buffer.as_ref()[field::PROTOCOL])
     }
@@ -208,6 +209,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Whether the header checksum verifies (always true under fuzzing).
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::verify(0, &self.buffer.as_ref()[..self.header_len()])
     }
@@ -326,6 +328,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// RFC 1624 eqn. 3 over the TTL/Protocol word, not recomputed. Returns
     /// the new TTL; a TTL already 0 is left alone (and 0 returned) — the
     /// caller checks `ttl() <= 1` first to send Time Exceeded.
+    #[inline]
     pub fn decrement_ttl(&mut self) -> u8 {
         let ttl = self.ttl();
         let Some(new_ttl) = ttl.checked_sub(1) else {
@@ -372,6 +375,7 @@ impl Repr {
     ///
     /// Errors: `Truncated` / `BadLength` from [`Packet::check_len`],
     /// `BadVersion` if the version is not 4, `BadChecksum`.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr> {
         if packet.as_ref().len() < HEADER_LEN {
             return Err(ParseError::Truncated);

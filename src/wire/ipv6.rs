@@ -128,6 +128,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Next Header: an extension header or the upper-layer protocol.
+    #[inline]
     pub fn next_header(&self) -> Protocol {
         Protocol::from(self.buffer.as_ref()[field::NXT_HDR])
     }
@@ -242,6 +243,7 @@ impl Repr {
     ///
     /// Errors: `Truncated` (buffer shorter than 40 or than Payload Length
     /// says), `BadVersion`.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr> {
         if packet.as_ref().len() < HEADER_LEN {
             return Err(ParseError::Truncated);
