@@ -198,7 +198,9 @@ impl WorkerState {
         let mut run: Option<(IfaceId, u64, u64)> = None;
         for (iface, len) in tx.lengths_from(from) {
             run = match run {
-                Some((id, frames, bytes)) if id == iface => Some((id, frames + 1, bytes + len as u64)),
+                Some((id, frames, bytes)) if id == iface => {
+                    Some((id, frames + 1, bytes + len as u64))
+                }
                 Some((id, frames, bytes)) => {
                     self.count_tx(id, frames, bytes);
                     Some((iface, 1, len as u64))

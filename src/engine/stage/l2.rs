@@ -14,33 +14,35 @@ pub(crate) struct L2 {
     pub header_len: usize,
 }
 
-/// Checks the Ethernet header of a frame received on `iface`.
+/// Checks the Ethernet header of a frame received on `iface`. An untagged
+/// frame is read straight from the header's fields; only a tagged one
+/// goes through the tag walk, to tell a malformed tag from a VLAN.
 #[inline(always)]
 pub(crate) fn input(iface: &IfaceConfig, frame: &[u8]) -> Result<L2, Next> {
     let drop = |r| Next::Drop(r);
-    let eth = EthernetFrame::new_checked(frame)
-        .and_then(|f| EthernetRepr::parse(&f))
-        .map_err(|e| {
-            drop(match e {
-                ParseError::Truncated => DropReason::EthernetTruncated,
-                _ => DropReason::EthernetMalformed,
-            })
-        })?;
-    if eth.vlan.is_some() {
-        return Err(drop(DropReason::VlanTagged));
+    let Ok(header) = EthernetFrame::new_checked(frame) else {
+        return Err(drop(DropReason::EthernetTruncated));
+    };
+    if header.ethertype().is_vlan_tpid() {
+        return Err(drop(match EthernetRepr::parse(&header) {
+            Err(ParseError::Truncated) => DropReason::EthernetTruncated,
+            Err(_) => DropReason::EthernetMalformed,
+            Ok(_) => DropReason::VlanTagged,
+        }));
     }
-    if eth.src_addr.is_multicast() {
+    let (src, dst) = (header.src_addr(), header.dst_addr());
+    if src.is_multicast() {
         return Err(drop(DropReason::BadSourceMac));
     }
-    if eth.src_addr == iface.mac {
+    if src == iface.mac {
         return Err(drop(DropReason::OwnSourceMac));
     }
-    if eth.dst_addr != iface.mac && !eth.dst_addr.is_multicast() {
+    if dst != iface.mac && !dst.is_multicast() {
         return Err(drop(DropReason::NotOurMac));
     }
     Ok(L2 {
-        src_mac: eth.src_addr,
-        ethertype: eth.ethertype,
-        header_len: eth.header_len(),
+        src_mac: src,
+        ethertype: header.ethertype(),
+        header_len: crate::wire::ethernet::HEADER_LEN,
     })
 }
