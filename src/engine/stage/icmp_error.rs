@@ -29,6 +29,15 @@ pub const ORIGINATED_HOP_LIMIT: u8 = 64;
 /// fits in 576 bytes.
 const ICMPV4_ERROR_MAX: usize = 576 - 20 - 8;
 
+/// Where an error goes and when: back out of the ingress interface to
+/// the previous hop.
+struct Back<'a> {
+    config: &'a CompiledConfig,
+    ingress: &'a IfaceConfig,
+    prev_hop: EthernetAddress,
+    now: Instant,
+}
+
 /// Sends `error` about `invoking` (the L3 packet as received), if the RFCs
 /// allow and the rate limit has a token.
 #[allow(clippy::too_many_arguments)]
@@ -42,43 +51,55 @@ pub(crate) fn send(
     now: Instant,
     tx: &mut TxBatch,
 ) {
-    match error {
-        IcmpError::V6(kind) => send_v6(state, config, ingress, prev_hop, invoking, kind, now, tx),
-        IcmpError::V4(kind) => send_v4(state, config, ingress, prev_hop, invoking, kind, now, tx),
+    let back = Back {
+        config,
+        ingress,
+        prev_hop,
+        now,
+    };
+    let sent = match error {
+        IcmpError::V6(kind) => send_v6(state, &back, invoking, kind, tx),
+        IcmpError::V4(kind) => send_v4(state, &back, invoking, kind, tx),
+    };
+    if sent {
+        if let Some(s) = state.stats_mut(ingress.id) {
+            s.tx_icmp_error += 1;
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Takes a token from the worker's ICMP error limiter; a refusal is
+/// counted on the ingress interface.
+fn rate_allows(state: &mut WorkerState, back: &Back<'_>) -> bool {
+    if state.icmp_errors.try_take(back.now) {
+        return true;
+    }
+    if let Some(s) = state.stats_mut(back.ingress.id) {
+        s.icmp_error_rate_limited += 1;
+    }
+    false
+}
+
 fn send_v6(
     state: &mut WorkerState,
-    config: &CompiledConfig,
-    ingress: &IfaceConfig,
-    prev_hop: EthernetAddress,
+    back: &Back<'_>,
     invoking: &[u8],
     kind: Icmp6Error,
-    now: Instant,
     tx: &mut TxBatch,
-) {
+) -> bool {
     let Ok(packet) = Ipv6Packet::new_checked(invoking) else {
-        return;
+        return false;
     };
     let (src, dst) = (packet.src_addr(), packet.dst_addr());
     // §2.4(e): not to a source that names no single node; not about a
     // multicast destination (PTB would be allowed, but the router
     // forwards no multicast).
     if src.is_unspecified() || src.is_multicast() || dst.is_multicast() {
-        return;
+        return false;
     }
     // §2.4(e.1): never about an ICMPv6 error message.
-    if is_icmpv6_error(&packet) {
-        return;
-    }
-    let Some(iface_state) = state.ifaces.get_mut(usize::from(ingress.id.0)) else {
-        return;
-    };
-    if !state.icmp_errors.try_take(now) {
-        iface_state.stats.icmp_error_rate_limited += 1;
-        return;
+    if is_icmpv6_error(&packet) || !rate_allows(state, back) {
+        return false;
     }
     let data = icmpv6::truncate_invoking(invoking);
     let repr = match kind {
@@ -100,7 +121,8 @@ fn send_v6(
         },
         Icmp6Error::PacketTooBig(mtu) => Icmpv6Repr::PktTooBig { mtu, data },
     };
-    let router_src = config.error_source_v6(ingress, &src);
+    let router_src = back.config.error_source_v6(back.ingress, &src);
+    let (ingress, prev_hop) = (back.ingress, back.prev_hop);
     emit::icmpv6(
         tx,
         ingress,
@@ -110,47 +132,39 @@ fn send_v6(
         ORIGINATED_HOP_LIMIT,
         &repr,
     );
-    iface_state.stats.tx_icmp_error += 1;
+    true
 }
 
-#[allow(clippy::too_many_arguments)]
 fn send_v4(
     state: &mut WorkerState,
-    config: &CompiledConfig,
-    ingress: &IfaceConfig,
-    prev_hop: EthernetAddress,
+    back: &Back<'_>,
     invoking: &[u8],
     kind: Icmp4Error,
-    now: Instant,
     tx: &mut TxBatch,
-) {
+) -> bool {
     let Ok(packet) = Ipv4Packet::new_checked(invoking) else {
-        return;
+        return false;
     };
     let (src, dst) = (packet.src_addr(), packet.dst_addr());
     if ipv4_martian(&src) || dst.is_multicast() || dst.is_broadcast() {
-        return;
+        return false;
     }
     if packet.frag_offset() != 0 {
-        return;
+        return false;
     }
     if packet.protocol() == IpProtocol::Icmp {
         let is_error = Icmpv4Packet::new_checked(packet.payload())
             .map(|p| p.msg_type().is_error())
             .unwrap_or(true);
         if is_error {
-            return;
+            return false;
         }
     }
-    let Some(router_src) = config.error_source_v4(ingress, &src) else {
-        return;
+    let Some(router_src) = back.config.error_source_v4(back.ingress, &src) else {
+        return false;
     };
-    let Some(iface_state) = state.ifaces.get_mut(usize::from(ingress.id.0)) else {
-        return;
-    };
-    if !state.icmp_errors.try_take(now) {
-        iface_state.stats.icmp_error_rate_limited += 1;
-        return;
+    if !rate_allows(state, back) {
+        return false;
     }
     let data = invoking
         .get(..invoking.len().min(ICMPV4_ERROR_MAX))
@@ -170,6 +184,7 @@ fn send_v4(
         Icmp4Error::HostUnreachable => unreachable(Icmpv4DstUnreachable::HostUnreachable, 0),
         Icmp4Error::FragNeeded(mtu) => unreachable(Icmpv4DstUnreachable::FragRequired, mtu),
     };
+    let (ingress, prev_hop) = (back.ingress, back.prev_hop);
     emit::icmpv4(
         tx,
         ingress,
@@ -179,7 +194,7 @@ fn send_v4(
         ORIGINATED_HOP_LIMIT,
         &repr,
     );
-    iface_state.stats.tx_icmp_error += 1;
+    true
 }
 
 /// Whether the invoking packet is itself an ICMPv6 error (type < 128).
