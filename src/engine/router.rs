@@ -227,8 +227,8 @@ fn act<T: Tracer>(
                     trace.record(Stage::Filter, Step::Pass);
                 }
                 let sent = match fwd.next_hop {
-                    Hop::V6(_) => rewrite::forward_v6(state, &ctx, c.l3, fwd, tx),
-                    Hop::V4(_) => rewrite::forward_v4(state, &ctx, c.l3, fwd, tx),
+                    Hop::V6(_) => rewrite::forward::<Ipv6Addr>(state, &ctx, c.l3, fwd, tx),
+                    Hop::V4(_) => rewrite::forward::<Ipv4Addr>(state, &ctx, c.l3, fwd, tx),
                 };
                 record(trace, Stage::Rewrite, sent)
             }

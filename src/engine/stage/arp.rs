@@ -10,7 +10,7 @@ use super::super::next::Next;
 use super::super::state::WorkerState;
 use super::super::stats::{Consumed, DropReason};
 use super::super::TxBatch;
-use super::resolve::{learn_v4, Learn};
+use super::resolve::{learn, Learn};
 use super::{bogus_link_addr, Ctx, Mode};
 use crate::neighbor::AdvertFlags;
 
@@ -37,15 +37,15 @@ pub(crate) fn input(
     // RFC 826 "merge": learn or refresh the sender when it has an address,
     // when the request is for us or the sender is known already, so
     // gratuitous ARP from strangers creates nothing.
-    let learn = !sender.is_unspecified()
+    let merge = !sender.is_unspecified()
         && ((sender != arp.target_protocol_addr && (for_us || known))
             || (arp.is_gratuitous() && known));
     let mac = arp.source_hardware_addr;
     if arp.operation == ArpOperation::Reply && !sender.is_unspecified() {
         let advert = Learn::Advertisement(Some(mac), AdvertFlags::ARP_REPLY);
-        learn_v4(state, iface, sender, advert, ctx.now, tx);
-    } else if learn {
-        learn_v4(state, iface, sender, Learn::Solicitation(mac), ctx.now, tx);
+        learn(state, iface, sender, advert, ctx.now, tx);
+    } else if merge {
+        learn(state, iface, sender, Learn::Solicitation(mac), ctx.now, tx);
     }
     match arp.operation {
         ArpOperation::Request if for_us && ctx.mode == Mode::LearnOnly => {

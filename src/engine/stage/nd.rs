@@ -20,7 +20,7 @@ use super::super::state::WorkerState;
 use super::super::stats::{Consumed, DropReason};
 use super::super::TxBatch;
 use super::ip6_input::Ip6;
-use super::resolve::{learn_v6, Learn};
+use super::resolve::{learn, Learn};
 use super::{bogus_link_addr, Ctx, Mode};
 use crate::neighbor::AdvertFlags;
 
@@ -55,7 +55,7 @@ pub(crate) fn input(
             // sender's link-layer address (not DAD probes from ::).
             if let Some(mac) = lladdr {
                 if !src.is_unspecified() && iface.owns_ipv6(&target_addr) {
-                    learn_v6(state, iface, src, Learn::Solicitation(mac), ctx.now, tx);
+                    learn(state, iface, src, Learn::Solicitation(mac), ctx.now, tx);
                 }
             }
             if ctx.mode == Mode::LearnOnly {
@@ -69,7 +69,7 @@ pub(crate) fn input(
         NdiscRepr::RouterSolicit { .. } => {
             // §6.2.6: learned like an NS, and the sender is no router.
             if !src.is_unspecified() {
-                learn_v6(
+                learn(
                     state,
                     iface,
                     src,
@@ -91,7 +91,7 @@ pub(crate) fn input(
                 override_: flags.override_(),
                 is_router: flags.router(),
             };
-            learn_v6(
+            learn(
                 state,
                 iface,
                 target_addr,

@@ -8,8 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::base::{IfaceId, Instant};
 use crate::neighbor::{AdvertFlags, NeighborAddr, NeighborEvent, NeighborTable};
 use crate::wire::{
-    solicited_node, ArpOperation, ArpRepr, EtherType, EthernetAddress, NdiscOption, NdiscOptions,
-    NdiscRepr,
+    solicited_node, ArpOperation, ArpRepr, EthernetAddress, NdiscOption, NdiscOptions, NdiscRepr,
 };
 
 use super::super::compiled::{CompiledConfig, IfaceConfig};
@@ -19,7 +18,7 @@ use super::super::state::WorkerState;
 use super::super::stats::DropReason;
 use super::super::TxBatch;
 use super::icmp_error;
-use super::rewrite::{send_v4, send_v6, NOTE_LEN};
+use super::rewrite::{Family, NOTE_LEN};
 
 /// What a received message teaches the neighbor cache.
 #[derive(Debug, Clone, Copy)]
@@ -62,12 +61,12 @@ fn update<A: NeighborAddr>(
     sent
 }
 
-/// Teaches the IPv6 neighbor cache of `iface`; packets waiting for `addr`
-/// go out now, rewritten.
-pub(crate) fn learn_v6(
+/// Teaches a neighbor cache of `iface`; packets waiting for `addr` go
+/// out now, rewritten (IPv4 fragmented when larger than the MTU).
+pub(crate) fn learn<A: Family>(
     state: &mut WorkerState,
     iface: &IfaceConfig,
-    addr: Ipv6Addr,
+    addr: A,
     learn: Learn,
     now: Instant,
     tx: &mut TxBatch,
@@ -75,40 +74,12 @@ pub(crate) fn learn_v6(
     let Some(s) = state.ifaces.get_mut(usize::from(iface.id.0)) else {
         return;
     };
-    let sent = update(&mut s.nd6, addr, learn, now, |mac, l3| {
-        send_v6(
-            tx,
-            iface.id,
-            &ethernet_header(mac, iface.mac, EtherType::Ipv6),
-            l3,
-        );
-        1
+    let (table, stats) = A::table(s);
+    let sent = update(table, addr, learn, now, |mac, l3| {
+        let header = ethernet_header(mac, iface.mac, A::ETHERTYPE);
+        A::send(tx, iface, &header, l3).unwrap_or(0)
     });
-    s.stats.tx_forwarded += sent;
-}
-
-/// Teaches the ARP cache of `iface`; packets waiting for `addr` go out
-/// now, rewritten (and fragmented when larger than the MTU).
-pub(crate) fn learn_v4(
-    state: &mut WorkerState,
-    iface: &IfaceConfig,
-    addr: Ipv4Addr,
-    learn: Learn,
-    now: Instant,
-    tx: &mut TxBatch,
-) {
-    let Some(s) = state.ifaces.get_mut(usize::from(iface.id.0)) else {
-        return;
-    };
-    let header = ethernet_header(EthernetAddress([0; 6]), iface.mac, EtherType::Ipv4);
-    let sent = update(&mut s.arp4, addr, learn, now, |mac, l3| {
-        let mut header = header;
-        if let Some(dst) = header.get_mut(..6) {
-            dst.copy_from_slice(&mac.0);
-        }
-        send_v4(tx, iface, &header, l3).unwrap_or(0)
-    });
-    s.stats.tx_forwarded += sent;
+    stats.tx_forwarded += sent;
 }
 
 /// Neighbor timers of every interface: retransmissions, probes, failures

@@ -24,8 +24,8 @@ use crate::wire::{EtherType, EthernetAddress, Ipv4Packet, Ipv6Packet};
 use super::super::compiled::IfaceConfig;
 use super::super::emit::ethernet_header;
 use super::super::next::{Forward, Hop, Next};
-use super::super::state::{Adjacency, WorkerState};
-use super::super::stats::{Consumed, DropReason};
+use super::super::state::{Adjacency, IfaceState, WorkerState};
+use super::super::stats::{Consumed, DropReason, IfaceStats};
 use super::super::TxBatch;
 use super::resolve::{emit_arp_request, emit_ns};
 use super::Ctx;
@@ -121,77 +121,98 @@ fn remember<A: NeighborAddr>(
     }
 }
 
-/// Forwards a transit IPv6 packet toward `fwd`.
-#[inline(always)]
-pub(crate) fn forward_v6(
-    state: &mut WorkerState,
-    ctx: &Ctx<'_>,
-    l3: &[u8],
-    fwd: &Forward,
-    tx: &mut TxBatch,
-) -> Next {
-    let (Some(egress), Hop::V6(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
-        return Next::Drop(DropReason::NextHopFamilyMismatch);
-    };
-    let next_hop = Ipv6Addr::from(next_hop);
-    let index = state.adjacency_slot(fwd);
-    let WorkerState {
-        ifaces,
-        adjacencies,
-        scratch,
-        ..
-    } = state;
-    let Some(out) = ifaces.get_mut(usize::from(egress.id.0)) else {
-        return Next::Drop(DropReason::UnknownInterface);
-    };
-    if let Some(header) = cached(adjacencies.get(index), fwd, &out.nd6, ctx.now) {
-        send_v6(tx, egress.id, header, l3);
-        out.stats.tx_forwarded += 1;
-        return Next::Forwarded;
+/// What forwarding needs to know of an address family: the rest of the
+/// rewrite stage (and neighbor learning) is one code for both.
+pub(crate) trait Family: NeighborAddr {
+    /// The EtherType of its packets.
+    const ETHERTYPE: EtherType;
+    /// The next hop, if it is of this family.
+    fn next_hop(hop: Hop) -> Option<Self>;
+    /// This family's neighbor table on an interface, and its counters.
+    fn table(iface: &mut IfaceState) -> (&mut NeighborTable<Self>, &mut IfaceStats);
+    /// Asks the link for `addr`: an NS to its solicited-node group, or a
+    /// broadcast ARP request.
+    fn solicit(tx: &mut TxBatch, egress: &IfaceConfig, addr: Self);
+    /// Copies the packet behind `header` into the TX batch and rewrites it
+    /// there (IPv4 larger than the MTU is fragmented); the frames sent.
+    fn send(
+        tx: &mut TxBatch,
+        egress: &IfaceConfig,
+        header: &[u8; 14],
+        l3: &[u8],
+    ) -> Result<u64, DropReason>;
+}
+
+impl Family for Ipv6Addr {
+    const ETHERTYPE: EtherType = EtherType::Ipv6;
+    #[inline(always)]
+    fn next_hop(hop: Hop) -> Option<Ipv6Addr> {
+        match hop {
+            Hop::V6(a) => Some(Ipv6Addr::from(a)),
+            Hop::V4(_) => None,
+        }
     }
-    match out.nd6.resolve(next_hop, ctx.now) {
-        Resolution::Ready(mac) => {
-            let header = ethernet_header(mac, egress.mac, EtherType::Ipv6);
-            remember(
-                adjacencies.get_mut(index),
-                fwd,
-                &out.nd6,
-                next_hop,
-                header,
-                ctx.now,
-            );
-            send_v6(tx, egress.id, &header, l3);
-            out.stats.tx_forwarded += 1;
-            Next::Forwarded
-        }
-        Resolution::Refused(reason) => Next::Drop(refused(reason)),
-        resolution => {
-            if matches!(resolution, Resolution::Solicit) {
-                emit_ns(tx, egress, next_hop, None);
-                out.stats.tx_solicit += 1;
-            }
-            with_note(scratch, ctx.ingress.id, ctx.src_mac, l3);
-            match out.nd6.enqueue(next_hop, scratch) {
-                Ok(_) => Next::Consumed(Consumed::Queued),
-                Err(_) => Next::Drop(DropReason::NeighborQueueFull),
-            }
-        }
+    #[inline(always)]
+    fn table(iface: &mut IfaceState) -> (&mut NeighborTable<Ipv6Addr>, &mut IfaceStats) {
+        (&mut iface.nd6, &mut iface.stats)
+    }
+    fn solicit(tx: &mut TxBatch, egress: &IfaceConfig, addr: Ipv6Addr) {
+        emit_ns(tx, egress, addr, None);
+    }
+    /// IPv6 is never fragmented here: the lookup stage answered a packet
+    /// larger than the MTU with Packet Too Big.
+    #[inline(always)]
+    fn send(
+        tx: &mut TxBatch,
+        egress: &IfaceConfig,
+        header: &[u8; 14],
+        l3: &[u8],
+    ) -> Result<u64, DropReason> {
+        send_v6(tx, egress.id, header, l3);
+        Ok(1)
     }
 }
 
-/// Forwards a transit IPv4 packet toward `fwd`.
+impl Family for Ipv4Addr {
+    const ETHERTYPE: EtherType = EtherType::Ipv4;
+    #[inline(always)]
+    fn next_hop(hop: Hop) -> Option<Ipv4Addr> {
+        match hop {
+            Hop::V4(a) => Some(Ipv4Addr::from(a)),
+            Hop::V6(_) => None,
+        }
+    }
+    #[inline(always)]
+    fn table(iface: &mut IfaceState) -> (&mut NeighborTable<Ipv4Addr>, &mut IfaceStats) {
+        (&mut iface.arp4, &mut iface.stats)
+    }
+    fn solicit(tx: &mut TxBatch, egress: &IfaceConfig, addr: Ipv4Addr) {
+        emit_arp_request(tx, egress, addr, None);
+    }
+    #[inline(always)]
+    fn send(
+        tx: &mut TxBatch,
+        egress: &IfaceConfig,
+        header: &[u8; 14],
+        l3: &[u8],
+    ) -> Result<u64, DropReason> {
+        send_v4(tx, egress, header, l3)
+    }
+}
+
+/// Forwards a transit packet of family `A` toward `fwd`.
 #[inline(always)]
-pub(crate) fn forward_v4(
+pub(crate) fn forward<A: Family>(
     state: &mut WorkerState,
     ctx: &Ctx<'_>,
     l3: &[u8],
     fwd: &Forward,
     tx: &mut TxBatch,
 ) -> Next {
-    let (Some(egress), Hop::V4(next_hop)) = (ctx.config.iface(fwd.egress), fwd.next_hop) else {
+    let (Some(egress), Some(next_hop)) = (ctx.config.iface(fwd.egress), A::next_hop(fwd.next_hop))
+    else {
         return Next::Drop(DropReason::NextHopFamilyMismatch);
     };
-    let next_hop = Ipv4Addr::from(next_hop);
     let index = state.adjacency_slot(fwd);
     let WorkerState {
         ifaces,
@@ -202,31 +223,32 @@ pub(crate) fn forward_v4(
     let Some(out) = ifaces.get_mut(usize::from(egress.id.0)) else {
         return Next::Drop(DropReason::UnknownInterface);
     };
+    let (table, stats) = A::table(out);
     // The cached header is copied from its slot straight into the frame:
     // a copy through the stack first stalls on store forwarding.
-    let sent = match cached(adjacencies.get(index), fwd, &out.arp4, ctx.now) {
-        Some(header) => send_v4(tx, egress, header, l3),
-        None => match out.arp4.resolve(next_hop, ctx.now) {
+    let sent = match cached(adjacencies.get(index), fwd, table, ctx.now) {
+        Some(header) => A::send(tx, egress, header, l3),
+        None => match table.resolve(next_hop, ctx.now) {
             Resolution::Ready(mac) => {
-                let header = ethernet_header(mac, egress.mac, EtherType::Ipv4);
+                let header = ethernet_header(mac, egress.mac, A::ETHERTYPE);
                 remember(
                     adjacencies.get_mut(index),
                     fwd,
-                    &out.arp4,
+                    table,
                     next_hop,
                     header,
                     ctx.now,
                 );
-                send_v4(tx, egress, &header, l3)
+                A::send(tx, egress, &header, l3)
             }
             Resolution::Refused(reason) => return Next::Drop(refused(reason)),
             resolution => {
                 if matches!(resolution, Resolution::Solicit) {
-                    emit_arp_request(tx, egress, next_hop, None);
-                    out.stats.tx_solicit += 1;
+                    A::solicit(tx, egress, next_hop);
+                    stats.tx_solicit += 1;
                 }
                 with_note(scratch, ctx.ingress.id, ctx.src_mac, l3);
-                return match out.arp4.enqueue(next_hop, scratch) {
+                return match table.enqueue(next_hop, scratch) {
                     Ok(_) => Next::Consumed(Consumed::Queued),
                     Err(_) => Next::Drop(DropReason::NeighborQueueFull),
                 };
@@ -236,9 +258,9 @@ pub(crate) fn forward_v4(
     match sent {
         Ok(n) => {
             if n > 1 {
-                out.stats.tx_fragments += n;
+                stats.tx_fragments += n;
             }
-            out.stats.tx_forwarded += n;
+            stats.tx_forwarded += n;
             Next::Forwarded
         }
         Err(reason) => Next::Drop(reason),
