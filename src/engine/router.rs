@@ -480,9 +480,8 @@ impl Router {
     /// Counts frames punted to a service that this process does not run
     /// (the caller drops them).
     pub fn count_unserved_punts(&mut self, tx: &TxBatch) {
-        let ingress: Vec<IfaceId> = tx.punts().map(|p| p.ingress).collect();
-        for id in ingress {
-            self.state.count_drop(id, DropReason::PuntNoService);
+        for punted in tx.punts() {
+            self.state.count_drop(punted.ingress, DropReason::PuntNoService);
         }
     }
 
