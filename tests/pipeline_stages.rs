@@ -586,3 +586,46 @@ fn the_adjacency_follows_the_neighbors_new_address() {
     assert_eq!(state.to_string(), "DELAY");
     let _ = Ipv6Packet::new_checked(&out[0].1[14..]).unwrap();
 }
+
+#[test]
+fn the_learn_only_path_learns_and_answers_nothing() {
+    let config = example("forwarding");
+    let mut r = router(&config, T0);
+    let echo4 = icmpv4_frame(
+        VM_MAC,
+        QR0_MAC,
+        ip4("198.51.100.10"),
+        ip4("198.51.100.1"),
+        &Icmpv4Repr::EchoRequest {
+            ident: 7,
+            seq_no: 1,
+            data: b"ping",
+        },
+    );
+    let echo6 = icmpv6_frame(
+        VM_MAC,
+        QR0_MAC,
+        vm_ll(),
+        gw_ll(),
+        64,
+        &Icmpv6Repr::EchoRequest {
+            ident: 7,
+            seq_no: 1,
+            data: b"ping",
+        },
+    );
+    let ns = ns_frame(vm_ll(), gw_ll(), VM_MAC);
+    let mut tx = TxBatch::default();
+    for frame in [&echo4, &echo6, &ns] {
+        r.learn(QR0, frame, T0, &mut tx);
+    }
+    assert!(tx.is_empty(), "nothing answered: {} frames", tx.len());
+    let entry = r.neighbors_v6(QR0).unwrap().get(vm_ll()).unwrap();
+    assert_eq!(entry.mac, Some(VM_MAC), "the NS was learned from");
+    let s = r.stats(QR0).unwrap();
+    assert_eq!((s.rx_frames, s.total_drops(), s.tx_echo_reply), (0, 0, 0));
+    // The answering path answers all three.
+    for frame in [&echo4, &echo6, &ns] {
+        assert_eq!(process(&mut r, QR0, frame, T0).len(), 1);
+    }
+}

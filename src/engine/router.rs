@@ -481,7 +481,8 @@ impl Router {
     /// (the caller drops them).
     pub fn count_unserved_punts(&mut self, tx: &TxBatch) {
         for punted in tx.punts() {
-            self.state.count_drop(punted.ingress, DropReason::PuntNoService);
+            self.state
+                .count_drop(punted.ingress, DropReason::PuntNoService);
         }
     }
 
