@@ -568,14 +568,22 @@ fn line_of_exactly_the_limit_is_served() {
 
 #[test]
 fn forty_connections_sixteen_served_rest_refused() {
-    let (_dir, path, _fake, handle) = start(ControlLimits::default());
+    // No idle eviction here: what is tested is the refusal itself.
+    let limits = ControlLimits {
+        evict_idle_after: Duration::from_secs(3600),
+        ..ControlLimits::default()
+    };
+    let (_dir, path, _fake, handle) = start(limits);
     let mut conns: Vec<Conn> = (0..40).map(|_| Conn::open(&path)).collect();
     // Let the accept loop take all of them.
     wait_until("16 slots taken", || handle.connections() == 16);
     let (mut served, mut refused) = (0, 0);
     for c in &mut conns {
         // A refused connection may already be closed: ignore write errors.
-        let _ = c.writer.write_all(b"{\"cmd\":\"status\"}\n");
+        // Not `status`, which is answered even without a slot.
+        let _ = c
+            .writer
+            .write_all(b"{\"cmd\":\"show\",\"what\":\"routes\"}\n");
         match c.recv().0 {
             Ok(_) => served += 1,
             Err(e) => {
@@ -1427,33 +1435,50 @@ fn thirty_two_idle_connections_do_not_lock_out_ctl() {
     let idle: Vec<UnixStream> = (0..32)
         .map(|_| UnixStream::connect(&path).unwrap())
         .collect();
-    wait_until("32 connections admitted or refused", || {
-        handle.connections() == 16 && handle.stats().refused == 16
+    wait_until("32 connections admitted, evicted or refused", || {
+        let s = handle.stats();
+        handle.connections() == 16 && s.refused + s.evicted == 16
     });
-
-    for _ in 0..3 {
+    // 25 of 25, as the issue asks: a slot is made from an idle connection,
+    // or `status` is answered without one.
+    for _ in 0..25 {
         let (code, out, err) = ctl_process(None, &["--socket", sock, "status"]);
         assert_eq!(code, 0, "{err}");
         assert!(out.starts_with("router      r1\n"), "{out}");
     }
-    // Room was made once; the ctl processes came one after another.
-    assert_eq!(handle.stats().evicted, 1);
-    wait_until("the last ctl's slot freed", || handle.connections() == 15);
-    // Fill the freed slot again: the holder's own ctl is served once its
-    // idle connections have waited evict_idle_after (1 s).
-    let refill = UnixStream::connect(&path).unwrap();
-    wait_until("16 slots taken again", || handle.connections() == 16);
-    std::thread::sleep(Duration::from_millis(1100));
-    let (status, out, err) = ctl(&["--socket", sock, "status"]);
-    assert_eq!(status, EXIT_OK, "{err}");
-    // The refusals show in status, with the evictions that made room.
-    assert!(
-        out.contains("control     16/16 connections; 16 refused busy, 2 evicted idle"),
-        "{out}"
-    );
+    // The idle connections that made room were closed, and say so.
     let stats = handle.stats();
-    assert_eq!((stats.refused, stats.evicted), (16, 2));
-    drop((idle, refill));
+    assert!(stats.evicted >= 1, "{stats:?}");
+    drop(idle);
+    handle.shutdown();
+}
+
+/// With every slot held by connections that may not be closed, `status`
+/// still gets through: the accept thread answers it without a slot.
+#[test]
+fn status_is_answered_when_no_slot_can_be_made() {
+    let limits = ControlLimits {
+        max_connections: 2,
+        evict_idle_after: Duration::from_secs(3600),
+        ..ControlLimits::default()
+    };
+    let (_dir, path, _fake, handle) = start(limits);
+    let sock = path.to_str().unwrap();
+    let holders: Vec<UnixStream> = (0..2)
+        .map(|_| UnixStream::connect(&path).unwrap())
+        .collect();
+    wait_until("both slots taken", || handle.connections() == 2);
+    for _ in 0..5 {
+        let (status, out, err) = ctl(&["--socket", sock, "status"]);
+        assert_eq!(status, EXIT_OK, "{err}");
+        assert!(out.contains("status answered while full"), "{out}");
+    }
+    let (status, _, err) = ctl(&["--socket", sock, "show", "routes"]);
+    assert_eq!(status, EXIT_ERROR, "{err}");
+    assert!(err.starts_with("routelet ctl: busy:"), "{err}");
+    let stats = handle.stats();
+    assert_eq!((stats.status_when_full, stats.refused), (5, 1));
+    drop(holders);
     handle.shutdown();
 }
 
@@ -1490,18 +1515,16 @@ fn ctl_shows_busy_and_too_large_as_such() {
     wait_until("the refused ctl's slot freed", || handle.connections() == 0);
     let mut holder = Conn::open(&path);
     ok(holder.ask(r#"{"cmd":"status"}"#));
-    for args in [
-        vec!["--socket", sock, "apply", big],
-        vec!["--socket", sock, "status"],
-    ] {
-        let (status, _, err) = ctl(&args);
-        assert_eq!(status, EXIT_ERROR, "{err}");
-        assert!(
-            err.starts_with("routelet ctl: busy: too many control connections (limit 1)"),
-            "{err}"
-        );
-        assert!(err.contains("retry in a moment"), "{err}");
-    }
+    let (status, _, err) = ctl(&["--socket", sock, "apply", big]);
+    assert_eq!(status, EXIT_ERROR, "{err}");
+    assert!(
+        err.starts_with("routelet ctl: busy: too many control connections (limit 1)"),
+        "{err}"
+    );
+    assert!(err.contains("retry in a moment"), "{err}");
+    // `status` is answered even so, without a slot.
+    let (status, _, err) = ctl(&["--socket", sock, "status"]);
+    assert_eq!(status, EXIT_OK, "{err}");
     assert!(!fake.calls().contains(&"apply".to_string()));
     drop(holder);
     handle.shutdown();

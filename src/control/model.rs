@@ -225,6 +225,10 @@ pub struct ControlStats {
     /// Changing requests refused to unprivileged peers.
     #[serde(default)]
     pub denied: u64,
+    /// `status` requests answered without a slot while every slot was
+    /// taken.
+    #[serde(default)]
+    pub status_when_full: u64,
 }
 
 impl SubnetRow {

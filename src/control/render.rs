@@ -51,12 +51,20 @@ pub fn status(data: &Value) -> String {
         let control = data
             .get("control")
             .and_then(|c| serde_json::from_value::<ControlStats>(c.clone()).ok());
-        if let Some(c) = control.filter(|c| c.refused + c.evicted + c.timed_out + c.denied > 0) {
+        if let Some(c) = control
+            .filter(|c| c.refused + c.evicted + c.timed_out + c.denied + c.status_when_full > 0)
+        {
             t.row(vec![
                 "control".into(),
                 format!(
-                    "{}/{} connections; {} refused busy, {} evicted idle, {} timed out, {} denied",
-                    c.connections, c.max_connections, c.refused, c.evicted, c.timed_out, c.denied
+                    "{}/{} connections; {} refused busy, {} evicted idle, {} timed out, {} denied, {} status answered while full",
+                    c.connections,
+                    c.max_connections,
+                    c.refused,
+                    c.evicted,
+                    c.timed_out,
+                    c.denied,
+                    c.status_when_full
                 ),
             ]);
         }
@@ -420,7 +428,7 @@ mod tests {
         data["control"]["refused"] = json!(12);
         assert!(
             status(&data).ends_with(
-                "control     1/16 connections; 12 refused busy, 0 evicted idle, 0 timed out, 0 denied\n"
+                "control     1/16 connections; 12 refused busy, 0 evicted idle, 0 timed out, 0 denied, 0 status answered while full\n"
             ),
             "{}",
             status(&data)

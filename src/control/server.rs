@@ -40,10 +40,13 @@
 //! peer (process) holding the most slots if that peer holds more than
 //! [`ControlLimits::max_per_peer`], else the oldest connection idle for at
 //! least [`ControlLimits::evict_idle_after`] (an unprivileged newcomer
-//! only evicts unprivileged peers). A connection in the middle of a request
-//! is never closed this way. If no room can be made, the accept thread
-//! itself answers one `busy` error line and closes the connection, holding
-//! no slot. Refusals and evictions are counted (the `control` member of the
+//! only evicts unprivileged peers). A connection waiting for a listing
+//! permit counts as waiting; one in the middle of any other request is
+//! never closed this way, and a connection answered `busy` is closed. If no
+//! room can be made, the accept thread itself answers the newcomer without
+//! a slot: its `status` if that arrives within
+//! [`ControlLimits::full_status_wait`] (an operator's `ctl status` gets
+//! through however many processes hold the slots), else one `busy` line. Refusals and evictions are counted (the `control` member of the
 //! `status` reply, [`super::model::ControlStats`]) and logged at most once
 //! per [`ControlLimits::refusal_log_interval`], with the count.
 //!
@@ -103,9 +106,15 @@ pub struct ControlLimits {
     /// need them (default 4): beyond this, its connections waiting for a
     /// request are closed to make room for another peer.
     pub max_per_peer: usize,
-    /// A connection waiting this long for its next request may be closed
-    /// to make room when every slot is taken (default 1 s).
+    /// A connection waiting this long for its next request (or for a
+    /// listing permit) may be closed to make room when every slot is taken
+    /// (default 100 ms: a client that just connected has that long to send
+    /// its request).
     pub evict_idle_after: Duration,
+    /// When no slot can be had, how long the accept thread waits for the
+    /// newcomer's first line to see whether it is `status`, answered
+    /// without a slot (default 20 ms).
+    pub full_status_wait: Duration,
     /// Time allowed for one complete request line (default 10 s).
     pub read_timeout: Duration,
     /// Time allowed for the client to take one whole reply (default 10 s).
@@ -134,7 +143,8 @@ impl Default for ControlLimits {
             max_line: 1 << 20,
             max_connections: 16,
             max_per_peer: 4,
-            evict_idle_after: Duration::from_secs(1),
+            evict_idle_after: Duration::from_millis(100),
+            full_status_wait: Duration::from_millis(20),
             read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             max_listings: 2,
@@ -575,6 +585,7 @@ impl Shared {
             evicted: c.evicted.load(Ordering::Relaxed),
             timed_out: c.timed_out.load(Ordering::Relaxed),
             denied: c.denied.load(Ordering::Relaxed),
+            status_when_full: c.status_when_full.load(Ordering::Relaxed),
         }
     }
 }
@@ -586,6 +597,7 @@ struct Counters {
     evicted: AtomicU64,
     timed_out: AtomicU64,
     denied: AtomicU64,
+    status_when_full: AtomicU64,
 }
 
 /// The peer at the other end of a connection, from SO_PEERCRED.
@@ -741,6 +753,23 @@ impl RefusalLog {
         }
     }
 
+    /// The refusals not logged yet, if a line is due at `now`: the accept
+    /// loop asks once per interval, so the last refusals of a burst are
+    /// logged too.
+    fn flush(&mut self, now: Instant) -> Option<u64> {
+        if self.pending == 0 {
+            return None;
+        }
+        let due = self
+            .last
+            .map_or(true, |t| now.saturating_duration_since(t) >= self.interval);
+        if !due {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.pending))
+    }
+
     /// Notes one refusal at `now`; returns the count to log if a line is
     /// due (the first refusal, then at most one per interval).
     fn note(&mut self, now: Instant) -> Option<u64> {
@@ -820,7 +849,11 @@ const WAKE: mio::Token = mio::Token(1);
 fn accept_loop(listener: &UnixListener, mut poll: mio::Poll, ctx: &Ctx) {
     let mut events = mio::Events::with_capacity(4);
     while !ctx.shared.stop.load(Ordering::Acquire) {
-        if let Err(e) = poll.poll(&mut events, None) {
+        let flush = lock(&ctx.shared.refusal_log).flush(Instant::now());
+        if let Some(count) = flush {
+            log_refusals(count, ctx);
+        }
+        if let Err(e) = poll.poll(&mut events, Some(ctx.limits.refusal_log_interval)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 tracing::warn!(error = %e, "control socket poll failed");
                 thread::sleep(ctx.limits.accept_poll);
@@ -865,7 +898,7 @@ fn admit(stream: UnixStream, ctx: &Ctx) {
             }
             Err(Refusal::Full) => {
                 drop(conns);
-                refuse(stream, ctx);
+                refuse(stream, peer, ctx);
                 return;
             }
         }
@@ -900,23 +933,39 @@ fn admit(stream: UnixStream, ctx: &Ctx) {
     }
 }
 
-/// One error line to a connection that gets no slot, written by the
-/// accept thread without taking a slot. The write cannot block the accept
-/// loop for long: the line is far smaller than a socket buffer and a short
-/// write timeout bounds it anyway. Counted, and logged at most once per
-/// [`ControlLimits::refusal_log_interval`].
-fn refuse(mut stream: UnixStream, ctx: &Ctx) {
+/// A connection that gets no slot: counted, logged at most once per
+/// [`ControlLimits::refusal_log_interval`], and answered by the accept
+/// thread itself without taking a slot. A `status` request that arrives
+/// within [`ControlLimits::full_status_wait`] is answered (an operator's
+/// `ctl status` gets through however the slots are held, by whatever many
+/// processes); anything else gets one `busy` line. Both writes are far
+/// smaller than a socket buffer and bounded by a short timeout, so the
+/// accept loop cannot be held for long.
+fn refuse(mut stream: UnixStream, peer: Peer, ctx: &Ctx) {
     let max = ctx.limits.max_connections;
+    let mut reader = LineReader::new(STATUS_LINE_MAX);
+    let first = Instant::now().checked_add(ctx.limits.full_status_wait);
+    let is_status = matches!(
+        reader.read_line(&mut stream, first),
+        Ok(Some(line)) if matches!(Request::from_line(&line), Ok(Request::Status))
+    );
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+    if is_status {
+        ctx.shared
+            .counters
+            .status_when_full
+            .fetch_add(1, Ordering::Relaxed);
+        let (reply, _) = handle_line(br#"{"cmd":"status"}"#, peer, ctx, None);
+        if let Reply::Done(response) = reply {
+            let _ = stream.write_all(response.to_line().as_bytes());
+        }
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    }
     ctx.shared.counters.refused.fetch_add(1, Ordering::Relaxed);
     if let Some(count) = lock(&ctx.shared.refusal_log).note(Instant::now()) {
-        tracing::warn!(
-            refused = count,
-            max,
-            "control connections refused: too many connections (logged at most every {:?})",
-            ctx.limits.refusal_log_interval
-        );
+        log_refusals(count, ctx);
     }
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
     let line = Response::error(
         ErrorCode::Busy,
         format!("too many control connections (limit {max}); try again later"),
@@ -924,6 +973,19 @@ fn refuse(mut stream: UnixStream, ctx: &Ctx) {
     .to_line();
     let _ = stream.write_all(line.as_bytes());
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// The longest request line the accept thread reads from a connection it
+/// has no slot for: a `status` request is a few bytes.
+const STATUS_LINE_MAX: usize = 256;
+
+fn log_refusals(count: u64, ctx: &Ctx) {
+    tracing::warn!(
+        refused = count,
+        max = ctx.limits.max_connections,
+        "control connections refused: too many connections (logged at most every {:?})",
+        ctx.limits.refusal_log_interval
+    );
 }
 
 /// Frees a connection's slot when its thread ends, however it ends.
@@ -986,7 +1048,10 @@ fn serve(mut stream: UnixStream, id: u64, peer: Peer, ctx: &Ctx) {
                 return;
             }
         };
-        let (reply, permit) = handle_line(&line, peer, ctx);
+        let (reply, permit) = handle_line(&line, peer, ctx, Some(id));
+        // A `busy` answer ends the connection: the client is to come back
+        // later, and its slot is someone else's meanwhile.
+        let busy = matches!(&reply, Reply::Done(Response(Err(e))) if e.code == ErrorCode::Busy);
         let written = match &reply {
             Reply::Done(response) => write_reply(&mut stream, response, ctx.limits.write_timeout),
             Reply::Rows(rows) => write_rows(&mut stream, rows.as_ref(), ctx.limits.write_timeout),
@@ -1012,7 +1077,7 @@ fn serve(mut stream: UnixStream, id: u64, peer: Peer, ctx: &Ctx) {
             return;
         }
         served = served.saturating_add(1);
-        if ctx.limits.max_requests.is_some_and(|max| served >= max) {
+        if busy || ctx.limits.max_requests.is_some_and(|max| served >= max) {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
@@ -1087,11 +1152,31 @@ enum Reply {
     Rows(Box<dyn ReplyData>),
 }
 
+/// A listing permit for connection `id`, waiting at most
+/// [`ControlLimits::listing_wait`]. While it waits the connection counts as
+/// waiting (it may be closed to make room): a client that queues listing
+/// after listing without reading must not hold its slot that way.
+fn acquire_listing<'a>(ctx: &'a Ctx, id: Option<u64>) -> Option<Permit<'a>> {
+    if let Some(id) = id {
+        lock(&ctx.shared.conns).set_waiting(id, Some(Instant::now()));
+    }
+    let permit = ctx.shared.listings.acquire(ctx.limits.listing_wait);
+    match id {
+        Some(id) if !lock(&ctx.shared.conns).set_waiting(id, None) => None,
+        _ => permit,
+    }
+}
+
 /// Parses and carries out one request line for `peer`. A backend panic is
 /// caught here: the router's state is the backend's to protect, but the
 /// control thread and the client both get an answer. A `show` reply comes
 /// with the listing permit that must be held until it is written.
-fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Reply, Option<Permit<'a>>) {
+fn handle_line<'a>(
+    line: &[u8],
+    peer: Peer,
+    ctx: &'a Ctx,
+    id: Option<u64>,
+) -> (Reply, Option<Permit<'a>>) {
     let error = |code: ErrorCode, message: String| Reply::Done(Response::error(code, message));
     let request = match Request::from_line(line) {
         Ok(request) => request,
@@ -1127,7 +1212,7 @@ fn handle_line<'a>(line: &[u8], peer: Peer, ctx: &'a Ctx) -> (Reply, Option<Perm
         _ => None,
     };
     let permit = match listing {
-        Some(_) => match ctx.shared.listings.acquire(ctx.limits.listing_wait) {
+        Some(_) => match acquire_listing(ctx, id) {
             Some(permit) => Some(permit),
             None => {
                 let message = format!(
