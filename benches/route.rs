@@ -395,8 +395,9 @@ fn ipv6(c: &mut Criterion) {
     for n in SIZES {
         let table = v6_table(n, 0x5eed_0006 ^ n as u64);
         let keys = v6_keys(&table, 0x0bad_cafe ^ n as u64);
-        let entries = fib_entries(table.iter().map(|n| IpNet::V6(*n)));
-        let fib = Fib::from_entries(entries.clone());
+        let fib = Fib::from_entries(fib_entries(table.iter().map(|n| IpNet::V6(*n))));
+        // The candidates hold the FIB's own entries (adjacencies numbered).
+        let entries = fib.entries().to_vec();
         let linear = Linear::<u128>::build(entries.clone(), |p| u128::from(p.network_v6()));
         let trie = Trie::<Ipv6Net>::build(entries, |p| p.v6());
         let f = |k: Ipv6Addr| fib.lookup_v6(k).copied();
@@ -435,8 +436,9 @@ fn ipv4(c: &mut Criterion) {
     for n in SIZES {
         let table = v4_table(n, 0x5eed_0004 ^ n as u64);
         let keys = v4_keys(&table, 0x0bad_beef ^ n as u64);
-        let entries = fib_entries(table.iter().map(|n| IpNet::V4(*n)));
-        let fib = Fib::from_entries(entries.clone());
+        let fib = Fib::from_entries(fib_entries(table.iter().map(|n| IpNet::V4(*n))));
+        // The candidates hold the FIB's own entries (adjacencies numbered).
+        let entries = fib.entries().to_vec();
         let linear = Linear::<u32>::build(entries.clone(), |p| u32::from(p.network_v4()));
         let trie = Trie::<Ipv4Net>::build(entries.clone(), |p| p.v4());
         let wald = Waldvogel::<u32>::build(entries, |p| u32::from(p.network_v4()));
