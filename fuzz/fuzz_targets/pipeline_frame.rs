@@ -16,7 +16,9 @@
 //! bounds are reached by short inputs.
 //!
 //! Properties: no panic; each call emits a bounded number of frames (< 64
-//! per input frame, < 64 per timer run); every emitted frame goes out of a
+//! per input frame, < 64 per timer run); a frame is punted to a local
+//! service at most once, byte for byte as received, with its (real)
+//! ingress, and timers and shutdown punt nothing; every emitted frame goes out of a
 //! real interface with that interface's MAC as source and parses back as
 //! Ethernet and IP; what the router originates (from its own addresses)
 //! further parses as IPv6 (ICMPv6 with a correct checksum), IPv4
@@ -83,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
             timer_runs += 1;
             tx.clear();
             router.on_timer(now, &mut tx);
-            check_tx(&config, &tx);
+            check_tx(&config, &tx, None);
             if let Some(next) = router.next_deadline() {
                 assert!(next > now, "on_timer({now}) left a deadline at {next}");
             }
@@ -92,20 +94,34 @@ fuzz_target!(|data: &[u8]| {
         let ingress = u16::from(record.iface) % (iface_count as u16 + 1);
         tx.clear();
         router.process(IfaceId(ingress), record.frame, now, &mut tx);
-        check_tx(&config, &tx);
+        check_tx(&config, &tx, Some((IfaceId(ingress), record.frame)));
     }
     tx.clear();
     router.shutdown(now, &mut tx);
-    check_tx(&config, &tx);
+    check_tx(&config, &tx, None);
 });
 
-/// Checks the frames of one call (see the module doc).
-fn check_tx(config: &CompiledConfig, tx: &TxBatch) {
+/// Checks the frames of one call (see the module doc). `input` is the
+/// ingress and frame of a `process` call, `None` for timers and shutdown.
+fn check_tx(config: &CompiledConfig, tx: &TxBatch, input: Option<(IfaceId, &[u8])>) {
     assert!(
         tx.len() < MAX_TX_PER_CALL,
         "one call emitted {} frames",
         tx.len()
     );
+    // Punts: only a received frame is punted, at most once, unchanged,
+    // tagged with the (real) interface it came in on.
+    match input {
+        None => assert_eq!(tx.punt_count(), 0, "a timer or shutdown punted a frame"),
+        Some((ingress, frame)) => {
+            assert!(tx.punt_count() <= 1, "one frame punted {} times", tx.punt_count());
+            for punted in tx.punts() {
+                assert_eq!(punted.ingress, ingress, "punted with another ingress");
+                assert!(config.iface(ingress).is_some(), "punted from an unknown interface");
+                assert_eq!(punted.frame, frame, "punted frame differs from the one received");
+            }
+        }
+    }
     for (iface, bytes) in tx.iter() {
         let iface = config
             .iface(iface)
