@@ -327,32 +327,8 @@ check_neighbor_ring_drops() {
         fail "$name" "show stats --json has no rx_ring_drops_neighbor for qr0"
         return
     fi
-    timeout 60 ip netns exec "$NS_VM" /usr/bin/python3 - "$MAC_VM0" "$VM6" "$GW6" <<'PY' || true
-import socket, struct, sys, ipaddress
-mac = bytes.fromhex(sys.argv[1].replace(":", ""))
-src = ipaddress.IPv6Address(sys.argv[2]).packed
-target = ipaddress.IPv6Address(sys.argv[3]).packed
-# The target's solicited-node group: ff02::1:ff00:0/104 + its low 24 bits.
-solicited = int(ipaddress.IPv6Address("ff02::1:ff00:0")) | (int(ipaddress.IPv6Address(sys.argv[3])) & 0xFFFFFF)
-dst = ipaddress.IPv6Address(solicited).packed
-icmp = struct.pack("!BBHI", 135, 0, 0, 0) + target + bytes([1, 1]) + mac
-pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
-data = pseudo + icmp
-total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-while total >> 16:
-    total = (total & 0xFFFF) + (total >> 16)
-icmp = icmp[:2] + struct.pack("!H", ~total & 0xFFFF) + icmp[4:]
-ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + src + dst
-eth = b"\x33\x33" + dst[-4:] + mac + b"\x86\xdd"
-frame = eth + ip6 + icmp
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("vm0", 0))
-for _ in range(30000):
-    try:
-        s.send(frame)
-    except OSError:
-        pass
-PY
+    timeout 60 ip netns exec "$NS_VM" /usr/bin/python3 "$LAB_REPO/scripts/lib/ns_burst.py" \
+        vm0 "$MAC_VM0" "$VM6" "$GW6" 30000 || true
     sleep 0.5
     if ! after=$(ring_drops_of qr0 neighbor 2>/dev/null); then
         fail "$name" "show stats --json has no rx_ring_drops_neighbor for qr0 after the burst"

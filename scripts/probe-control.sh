@@ -114,37 +114,9 @@ rss_sampler() {
 fill_neighbors() {
     local n=$1
     ((n > 0)) || return 0
-    timeout 60 ip netns exec "$NS_VM" "$PY" - "$MAC_VM0" "$GW6" "$n" <<'PY' || true
-import socket, struct, sys, ipaddress, time
-mac = bytes.fromhex(sys.argv[1].replace(":", ""))
-target_ip = ipaddress.IPv6Address(sys.argv[2])
-target = target_ip.packed
-n = int(sys.argv[3])
-solicited = int(ipaddress.IPv6Address("ff02::1:ff00:0")) | (int(target_ip) & 0xFFFFFF)
-dst = ipaddress.IPv6Address(solicited).packed
-base = int(ipaddress.IPv6Address("2001:db8:cafe::1:0"))
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("vm0", 0))
-for k in range(n):
-    src = ipaddress.IPv6Address(base + k).packed
-    # each source its own MAC (locally administered), as distinct hosts
-    smac = bytes([0x02, 0x00]) + struct.pack("!I", k + 1)
-    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + target + bytes([1, 1]) + smac
-    pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
-    data = pseudo + icmp
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    icmp = icmp[:2] + struct.pack("!H", ~total & 0xFFFF) + icmp[4:]
-    ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + src + dst
-    eth = b"\x33\x33" + dst[-4:] + smac + b"\x86\xdd"
-    try:
-        s.send(eth + ip6 + icmp)
-    except OSError:
-        pass
-    if k % 200 == 199:
-        time.sleep(0.02)
-PY
+    # From 2001:db8:cafe::1:0 on, each source with its own MAC.
+    timeout 60 ip netns exec "$NS_VM" "$PY" "$LAB_REPO/scripts/lib/ns_burst.py" \
+        vm0 "$MAC_VM0" 2001:db8:cafe::1:0 "$GW6" "$n" --distinct || true
 }
 
 neighbor_count() {

@@ -665,19 +665,8 @@ mod tests {
                 "subnets = [\"v6-sub\", \"v4-sub\", \"v9\"]",
             );
         let err = Config::from_toml_str(&text).unwrap_err();
-        let LoadError::Invalid(errors) = &err else {
-            panic!("{err:?}");
-        };
-        let at = |needle: &str| {
-            let offset = text.find(needle).unwrap();
-            locate::position_at(&text, offset)
-        };
-        let position_of = |phrase: &str| {
-            errors
-                .iter()
-                .find(|e| e.message().contains(phrase))
-                .and_then(ConfigError::position)
-        };
+        let at = |needle: &str| position_in(&text, needle);
+        let position_of = |phrase: &str| error_position(&err, phrase);
         assert_eq!(
             position_of("must be equal"),
             Some(at("ipv6_ra_mode")),
@@ -701,25 +690,30 @@ mod tests {
         );
     }
 
+    /// Where `needle` first stands in `text`.
+    fn position_in(text: &str, needle: &str) -> Position {
+        locate::position_at(text, text.find(needle).unwrap())
+    }
+
+    /// The position of the validation error whose message has `phrase`.
+    fn error_position(err: &LoadError, phrase: &str) -> Option<Position> {
+        let LoadError::Invalid(errors) = err else {
+            panic!("{err:?}");
+        };
+        errors
+            .iter()
+            .find(|e| e.message().contains(phrase))
+            .and_then(ConfigError::position)
+    }
+
     #[test]
     fn validation_errors_find_router_keys_rules_and_duplicates() {
         let text = format!(
             "{SAMPLE}\n[router.ra]\nmax_interval = 2\n\n[[route]]\ndestination = \"::0/0\"\nnexthop = \"2001:db8:cafe:17::2\"\n\n[[security_group]]\nname = \"web\"\nrules = [\n  {{ direction = \"ingress\", ethertype = \"IPv6\" }},\n  {{ direction = \"ingress\", ethertype = \"IPv4\", protocol = \"gre\" }},\n]\n"
         );
         let err = Config::from_toml_str(&text).unwrap_err();
-        let LoadError::Invalid(errors) = &err else {
-            panic!("{err:?}");
-        };
-        let at = |needle: &str| {
-            let offset = text.find(needle).unwrap();
-            locate::position_at(&text, offset)
-        };
-        let position_of = |phrase: &str| {
-            errors
-                .iter()
-                .find(|e| e.message().contains(phrase))
-                .and_then(ConfigError::position)
-        };
+        let at = |needle: &str| position_in(&text, needle);
+        let position_of = |phrase: &str| error_position(&err, phrase);
         assert_eq!(
             position_of("ra max_interval 2"),
             Some(at("max_interval = 2")),
