@@ -366,15 +366,6 @@ impl CompiledConfig {
         self.local_v4.contains(u32::from(*addr))
     }
 
-    /// Whether `addr` is the broadcast address of a connected IPv4 subnet:
-    /// directed broadcasts are not forwarded (RFC 2644).
-    pub fn is_ipv4_subnet_broadcast(&self, addr: &Ipv4Addr) -> bool {
-        self.ifaces
-            .iter()
-            .flat_map(|i| i.ipv4_nets.iter())
-            .any(|n| n.prefix_len() < 31 && n.broadcast() == *addr)
-    }
-
     /// The source of an ICMPv6 error sent out of `ingress` to `dst`: the
     /// router's address there, global if it has one; else a global
     /// address of another interface (a link-local source could not reach
