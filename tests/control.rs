@@ -1226,11 +1226,40 @@ fn bind_does_not_replace_a_socket_that_appears_meanwhile() {
     handle.shutdown();
 }
 
+/// A copy of the executable `exe` that any uid can run: another uid may
+/// not be able to reach the build's own (a checkout under a 0700
+/// directory). The copy goes with the returned directory.
+fn reachable_copy(exe: &Path) -> (TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("bin");
+    let copy = dir.path().join(exe.file_name().unwrap_or_default());
+    std::fs::copy(exe, &copy).unwrap();
+    for p in [dir.path(), copy.as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (dir, copy)
+}
+
 /// Runs `routelet ctl ARGS` as another process, optionally as another
 /// uid; returns (exit code, stdout, stderr).
 fn ctl_process(uid: Option<u32>, args: &[&str]) -> (i32, String, String) {
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(routelet_bin());
+    // Another uid may not be able to reach the build's binary (a checkout
+    // under a 0700 directory): it runs a copy from a directory it can enter.
+    let copy = uid.map(|_| {
+        let dir = TempDir::new("bin");
+        let bin = dir.path().join("routelet");
+        std::fs::copy(routelet_bin(), &bin).unwrap();
+        for p in [dir.path(), bin.as_path()] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        (dir, bin)
+    });
+    let bin = copy
+        .as_ref()
+        .map_or_else(|| PathBuf::from(routelet_bin()), |(_, b)| b.clone());
+    let mut cmd = std::process::Command::new(bin);
     cmd.arg("ctl").args(args);
     if let Some(uid) = uid {
         cmd.uid(uid).gid(uid);
@@ -1383,7 +1412,8 @@ fn access_group_may_change_but_not_apply_by_path() {
 /// test binary's [`raw_client_helper`] as that user; returns the reply.
 fn raw_request_as(uid: u32, socket: &Path, line: &str) -> Response {
     use std::os::unix::process::CommandExt;
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+    let (_copy_dir, exe) = reachable_copy(&std::env::current_exe().unwrap());
+    let out = std::process::Command::new(exe)
         .args([
             "--exact",
             "raw_client_helper",
