@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{Config, LoadError};
+use crate::dhcpv6::server::{duid_ll, ServeConfig, Server};
+use crate::dhcpv6::service::{MemoryLog, Service};
+use crate::dhcpv6::store::{Lease, LeaseStore};
 use crate::engine::{IfaceId, IfaceStats, Instant, LinkInfo, Router, TxBatch};
 use crate::io::pcap::{read_capture, CaptureError, PcapNgOut};
 
@@ -38,6 +41,10 @@ pub struct ReplayReport {
     pub emitted: Vec<Emitted>,
     /// Interface names with their counters, in config order.
     pub stats: Vec<(String, IfaceStats)>,
+    /// The DHCPv6 server's counters per interface that runs one.
+    pub dhcpv6: Vec<(String, Vec<(&'static str, u64)>)>,
+    /// The DHCPv6 leases at the end.
+    pub leases: Vec<Lease>,
 }
 
 /// Why a replay could not run.
@@ -94,6 +101,7 @@ pub fn replay_frames<'a>(
         .ok_or_else(|| ReplayError::UnknownIface(default_iface.to_owned()))?;
 
     let mut router: Option<Router> = None;
+    let mut dhcp: Option<Service<MemoryLog>> = None;
     let mut tx = TxBatch::with_capacity(64, 64 * 1024);
     let mut emitted = Vec::new();
     let mut frames_in = 0;
@@ -112,7 +120,21 @@ pub fn replay_frames<'a>(
         let now = Instant::from_duration(timestamp);
         let router = match &mut router {
             Some(r) => r,
-            None => router.insert(Router::from_config(config, &links, now)?),
+            None => {
+                let r = router.insert(Router::from_config(config, &links, now)?);
+                let serve = ServeConfig::build(config, r.config());
+                if serve.any() {
+                    let duid = duid_ll(serve.first_mac().unwrap_or_default());
+                    let mut service = Service::new(
+                        Server::new(duid, serve),
+                        LeaseStore::new(),
+                        MemoryLog::default(),
+                    );
+                    service.accept_partial_checksums = true;
+                    dhcp = Some(service);
+                }
+                r
+            }
         };
         router.sync();
         // Timers due up to this frame fire first, each at its own deadline.
@@ -122,10 +144,33 @@ pub fn replay_frames<'a>(
         }
         let ingress = capture_iface.and_then(index_of).unwrap_or(default);
         router.process(ingress, data, now, &mut tx);
-        // `replay` runs no local service: punted frames (DHCPv6) are
-        // counted as such and dropped.
-        router.count_unserved_punts(&tx);
+        let punts: Vec<(usize, Vec<u8>)> = tx
+            .punts()
+            .map(|p| (usize::from(p.ingress.0), p.frame.to_vec()))
+            .collect();
+        if dhcp.is_none() {
+            router.count_unserved_punts(&tx);
+        }
         collect(&mut tx, now, &mut emitted);
+        // Punted frames go to the DHCPv6 server, if this config runs one,
+        // which answers once its (in-memory) journal has the leases; the
+        // capture's timestamps are its wall clock.
+        if let Some(service) = dhcp.as_mut() {
+            if !punts.is_empty() {
+                let unix = timestamp.as_secs();
+                for (iface, frame) in &punts {
+                    service.handle_frame(*iface, frame, unix);
+                }
+                let (replies, _routes) = service.commit();
+                for out in replies {
+                    emitted.push(Emitted {
+                        at: timestamp,
+                        iface: names.get(out.iface).cloned().unwrap_or_default(),
+                        data: out.frame,
+                    });
+                }
+            }
+        }
     }
     let stats = match &router {
         Some(r) => names
@@ -138,10 +183,32 @@ pub fn replay_frames<'a>(
             .map(|n| (n.clone(), IfaceStats::default()))
             .collect(),
     };
+    let dhcpv6 = dhcp
+        .as_ref()
+        .map(|svc| {
+            svc.counters()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| svc.server.serve_config().serves(*i))
+                .map(|(i, c)| {
+                    (
+                        names.get(i).cloned().unwrap_or_default(),
+                        c.0.iter().map(|(k, v)| (*k, *v)).collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let leases = dhcp
+        .as_ref()
+        .map(|svc| svc.store.iter().cloned().collect())
+        .unwrap_or_default();
     Ok(ReplayReport {
         frames_in,
         emitted,
         stats,
+        dhcpv6,
+        leases,
     })
 }
 
@@ -187,6 +254,13 @@ impl ReplayReport {
                     ));
                 }
             }
+        }
+        for (name, counters) in &self.dhcpv6 {
+            s.push_str(&format!("{name} dhcpv6:"));
+            for (label, value) in counters {
+                s.push_str(&format!(" {label}={value}"));
+            }
+            s.push('\n');
         }
         s
     }

@@ -304,6 +304,7 @@ mod tests {
             dns_nameservers: Vec::new(),
             domain_search: Vec::new(),
             use_prefix_delegation: false,
+            dhcpv6: None,
         }
     }
 

@@ -272,6 +272,65 @@ pub struct Subnet {
     /// The /64 comes from the upstream PD server.
     #[serde(default)]
     pub use_prefix_delegation: bool,
+    /// DHCPv6 server settings (`[subnet.dhcpv6]`); absent: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcpv6: Option<Dhcpv6Settings>,
+}
+
+/// `[subnet.dhcpv6]`: what the subnet's DHCPv6 server hands out. Times in
+/// seconds; a renew or rebind time of 0 means RFC 8415's suggestion, 0.5 and
+/// 0.8 of the preferred lifetime (DESIGN.md's defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dhcpv6Settings {
+    /// Preferred lifetime of leased addresses.
+    pub preferred_lifetime: u32,
+    /// Valid lifetime of leased addresses.
+    pub valid_lifetime: u32,
+    /// T1; 0: half the preferred lifetime.
+    pub renew_time: u32,
+    /// T2; 0: 0.8 of the preferred lifetime.
+    pub rebind_time: u32,
+    /// Answer a Solicit carrying Rapid Commit with a Reply (RFC 8415 §18.3.1).
+    pub rapid_commit: bool,
+    /// Information Refresh Time of stateless replies (RFC 8415 §21.23).
+    pub information_refresh_time: u32,
+    /// How long a declined address stays out of the pool.
+    pub decline_time: u32,
+}
+
+impl Default for Dhcpv6Settings {
+    fn default() -> Self {
+        Dhcpv6Settings {
+            preferred_lifetime: 86_400,
+            valid_lifetime: 86_400,
+            renew_time: 0,
+            rebind_time: 0,
+            rapid_commit: true,
+            information_refresh_time: 86_400,
+            decline_time: 86_400,
+        }
+    }
+}
+
+impl Dhcpv6Settings {
+    /// T1 as sent: `renew_time`, or half the preferred lifetime.
+    pub fn t1(&self) -> u32 {
+        if self.renew_time != 0 {
+            self.renew_time
+        } else {
+            self.preferred_lifetime / 2
+        }
+    }
+
+    /// T2 as sent: `rebind_time`, or 0.8 of the preferred lifetime.
+    pub fn t2(&self) -> u32 {
+        if self.rebind_time != 0 {
+            self.rebind_time
+        } else {
+            u32::try_from(u64::from(self.preferred_lifetime) * 4 / 5).unwrap_or(u32::MAX)
+        }
+    }
 }
 
 /// One `{ start, end }` range of `allocation_pools`, both ends included.
@@ -385,6 +444,47 @@ pub struct PrefixPool {
     pub name: String,
     pub prefix: IpNet,
     pub delegated_length: u8,
+    /// Tenant interfaces whose requesting routers are served; empty: every
+    /// interface that is not external.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<String>,
+    /// Lifetimes and T1/T2 of delegated prefixes (as `[subnet.dhcpv6]`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_lifetime: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_lifetime: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_time: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebind_time: Option<u32>,
+}
+
+impl PrefixPool {
+    /// A pool with no name, prefix or timers (for building one in code).
+    pub fn empty() -> PrefixPool {
+        PrefixPool {
+            name: String::new(),
+            prefix: IpNet::V6(ipnet::Ipv6Net::default()),
+            delegated_length: 64,
+            interfaces: Vec::new(),
+            preferred_lifetime: None,
+            valid_lifetime: None,
+            renew_time: None,
+            rebind_time: None,
+        }
+    }
+
+    /// The pool's timers as [`Dhcpv6Settings`] (the defaults where unset).
+    pub fn settings(&self) -> Dhcpv6Settings {
+        let d = Dhcpv6Settings::default();
+        Dhcpv6Settings {
+            preferred_lifetime: self.preferred_lifetime.unwrap_or(d.preferred_lifetime),
+            valid_lifetime: self.valid_lifetime.unwrap_or(d.valid_lifetime),
+            renew_time: self.renew_time.unwrap_or(0),
+            rebind_time: self.rebind_time.unwrap_or(0),
+            ..d
+        }
+    }
 }
 
 fn default_true() -> bool {

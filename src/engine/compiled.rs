@@ -281,6 +281,13 @@ impl CompiledConfig {
                         s.ipv6_address_mode,
                         Some(Ipv6Mode::Dhcpv6Stateless | Ipv6Mode::Dhcpv6Stateful)
                     )
+                })
+                || config.prefix_pools.iter().any(|p| {
+                    if p.interfaces.is_empty() {
+                        !iface.external
+                    } else {
+                        p.interfaces.contains(&iface.name)
+                    }
                 });
             ifaces.push(IfaceConfig {
                 id: IfaceId(u16::try_from(index).unwrap_or(u16::MAX)),

@@ -208,12 +208,28 @@ impl RuntimeBackend {
 
     /// Recompiles the FIB of the running config with the runtime routes.
     fn republish_fib(&self) -> Result<(), ControlError> {
-        let config = self.shared.config.load_full();
-        let rib = self.rib_with_runtime(&config)?;
-        config.fib.store(rib.compile());
-        self.shared.wake_all();
-        Ok(())
+        republish(&self.shared)
     }
+}
+
+/// Recompiles the running config's FIB with the runtime routes (those of
+/// `ctl route add` and of delegated prefixes) and wakes the workers.
+pub fn republish(shared: &Shared) -> Result<(), ControlError> {
+    let config = shared.config.load_full();
+    let mut rib = config.rib.clone();
+    {
+        let routes = shared
+            .runtime_routes
+            .lock()
+            .map_err(|_| ControlError::internal("route table lock poisoned"))?;
+        for (dest, hop) in routes.iter() {
+            rib.insert(RouteSource::Runtime, *dest, *hop)
+                .map_err(|e| ControlError::bad_request(e.to_string()))?;
+        }
+    }
+    config.fib.store(rib.compile());
+    shared.wake_all();
+    Ok(())
 }
 
 impl Backend for RuntimeBackend {

@@ -26,6 +26,7 @@
 //! worker there is one socket per interface and no filter.
 
 pub mod control;
+pub mod dhcp;
 pub mod worker;
 
 use std::fs;
@@ -117,6 +118,10 @@ pub struct Shared {
     pub snapshot_epoch: AtomicU64,
     pub started: std::time::Instant,
     pub workers: usize,
+    /// The DHCPv6 service (leases, counters), once open.
+    pub dhcp: std::sync::OnceLock<Arc<dhcp::DhcpHandle>>,
+    /// Where workers punt DHCPv6 frames.
+    pub punts: std::sync::OnceLock<dhcp::PuntSender>,
 }
 
 impl Shared {
@@ -313,7 +318,29 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
         snapshot_epoch: AtomicU64::new(0),
         started: std::time::Instant::now(),
         workers,
+        dhcp: std::sync::OnceLock::new(),
+        punts: std::sync::OnceLock::new(),
     });
+
+    // The lease journal opens before any worker runs: an unwritable or
+    // full state directory stops the start here, with its path.
+    let (dhcp_handle, punt_sender, punt_rx) =
+        dhcp::open(&shared, &state_dir).map_err(|message| StartError::StateDir {
+            path: state_dir.clone(),
+            source: std::io::Error::other(message),
+        })?;
+    let _ = shared.dhcp.set(Arc::clone(&dhcp_handle));
+    let _ = shared.punts.set(punt_sender);
+    let dhcp_thread = {
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("routelet-dhcp".into())
+            .spawn(move || dhcp::run(shared, dhcp_handle, punt_rx))
+            .map_err(|source| StartError::Worker {
+                index: usize::MAX,
+                source,
+            })?
+    };
 
     // Workers open their sockets before anything is announced, so a bad
     // interface fails the start, not a worker later.
@@ -383,6 +410,7 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
     for h in handles {
         let _ = h.join();
     }
+    let _ = dhcp_thread.join();
     server.shutdown();
     tracing::info!("stopped");
     Ok(())

@@ -348,9 +348,15 @@ impl Worker {
     /// Sends what the router emitted, one batch per interface.
     fn flush(&mut self) {
         if self.tx.punt_count() > 0 {
-            // No local service runs in this process yet (the DHCPv6 server
-            // will take these): counted, then dropped with the batch.
-            self.router.count_unserved_punts(&self.tx);
+            // DHCPv6 frames go to the service thread, without blocking.
+            match self.shared.punts.get() {
+                Some(sender) => {
+                    for punted in self.tx.punts() {
+                        sender.punt(usize::from(punted.ingress.0), punted.frame);
+                    }
+                }
+                None => self.router.count_unserved_punts(&self.tx),
+            }
         }
         if self.tx.is_empty() {
             self.tx.clear();

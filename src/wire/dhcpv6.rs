@@ -87,6 +87,7 @@ mod code {
     pub const ELAPSED_TIME: u16 = 8;
     pub const RELAY_MSG: u16 = 9;
     pub const AUTH: u16 = 11;
+    pub const INTERFACE_ID: u16 = 18;
     pub const UNICAST: u16 = 12;
     pub const STATUS_CODE: u16 = 13;
     pub const RAPID_COMMIT: u16 = 14;
@@ -100,6 +101,111 @@ mod code {
     pub const IA_PD: u16 = 25;
     pub const IA_PREFIX: u16 = 26;
     pub const CLIENT_ARCH_TYPE: u16 = 61;
+}
+
+/// Relay-forw / relay-repl header: msg-type, hop-count, link-address,
+/// peer-address (RFC 8415 §9).
+pub const RELAY_HEADER_LEN: usize = 34;
+
+/// Most relay agents a message may have crossed (RFC 8415 §7.6
+/// HOP_COUNT_LIMIT).
+pub const HOP_COUNT_LIMIT: u8 = 8;
+
+/// Relay-Forward's message type.
+pub const RELAY_FORW: u8 = 12;
+/// Relay-Reply's message type.
+pub const RELAY_REPL: u8 = 13;
+
+/// A Relay-forward message (RFC 8415 §9.1), borrowed from the datagram:
+/// what the server needs to answer through the relay. Only one level is
+/// unwrapped: a relayed relay message is `Malformed` (the router serves
+/// its own tenant links, where one relay at most sits between it and a
+/// client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayForward<'a> {
+    pub hop_count: u8,
+    /// An address of the client's link, or unspecified.
+    pub link_addr: Ipv6Addr,
+    /// The client's address (where the relay sends the answer).
+    pub peer_addr: Ipv6Addr,
+    /// The Interface-Id option, echoed in the reply (RFC 8415 §21.18).
+    pub interface_id: Option<&'a [u8]>,
+    /// The client's message (the Relay Message option's body).
+    pub message: &'a [u8],
+}
+
+/// Parses a Relay-forward (the UDP payload); never panics.
+pub fn parse_relay_forward(bytes: &[u8]) -> Result<RelayForward<'_>> {
+    let header = bytes.get(..RELAY_HEADER_LEN).ok_or(ParseError::Truncated)?;
+    let [msg_type, hop_count, ..] = *header else {
+        return Err(ParseError::Truncated);
+    };
+    if msg_type != RELAY_FORW {
+        return Err(ParseError::Malformed);
+    }
+    if hop_count >= HOP_COUNT_LIMIT {
+        return Err(ParseError::Malformed);
+    }
+    let addr = |range: core::ops::Range<usize>| -> Result<Ipv6Addr> {
+        let b: [u8; 16] = header
+            .get(range)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(ParseError::Truncated)?;
+        Ok(Ipv6Addr::from(b))
+    };
+    let (link_addr, peer_addr) = (addr(2..18)?, addr(18..34)?);
+    let mut rest = bytes.get(RELAY_HEADER_LEN..).unwrap_or_default();
+    let (mut interface_id, mut message) = (None, None);
+    let mut visited = 0usize;
+    while !rest.is_empty() {
+        visited = visited.saturating_add(1);
+        if visited > MAX_OPTIONS {
+            return Err(ParseError::TooManyOptions);
+        }
+        let [c0, c1, l0, l1] = *rest.get(..4).ok_or(ParseError::Truncated)? else {
+            return Err(ParseError::Truncated);
+        };
+        let end = usize::from(u16::from_be_bytes([l0, l1])) + 4;
+        let body = rest.get(4..end).ok_or(ParseError::Truncated)?;
+        match u16::from_be_bytes([c0, c1]) {
+            code::RELAY_MSG if message.is_none() => message = Some(body),
+            code::INTERFACE_ID if interface_id.is_none() => interface_id = Some(body),
+            code::RELAY_MSG | code::INTERFACE_ID => return Err(ParseError::Malformed),
+            _ => {}
+        }
+        rest = rest.get(end..).unwrap_or_default();
+    }
+    let message = message.ok_or(ParseError::Malformed)?;
+    if matches!(message.first(), Some(&(RELAY_FORW | RELAY_REPL))) {
+        return Err(ParseError::Malformed);
+    }
+    Ok(RelayForward {
+        hop_count,
+        link_addr,
+        peer_addr,
+        interface_id,
+        message,
+    })
+}
+
+/// Encodes the Relay-reply that carries `reply` back through `relay`
+/// (RFC 8415 §19.3): same hop count and addresses, the Interface-Id echoed.
+/// `Malformed` if an option would exceed 65535 octets.
+pub fn emit_relay_reply(relay: &RelayForward<'_>, reply: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(RELAY_HEADER_LEN + 8 + reply.len() + 64);
+    out.push(RELAY_REPL);
+    out.push(relay.hop_count);
+    out.extend_from_slice(&relay.link_addr.octets());
+    out.extend_from_slice(&relay.peer_addr.octets());
+    if let Some(id) = relay.interface_id {
+        out.extend_from_slice(&code::INTERFACE_ID.to_be_bytes());
+        out.extend_from_slice(&u16_len(id.len())?.to_be_bytes());
+        out.extend_from_slice(id);
+    }
+    out.extend_from_slice(&code::RELAY_MSG.to_be_bytes());
+    out.extend_from_slice(&u16_len(reply.len())?.to_be_bytes());
+    out.extend_from_slice(reply);
+    Ok(out)
 }
 
 /// Parses a client or server message (the UDP payload). Errors: see the

@@ -367,6 +367,7 @@ mod tests {
                         name: "pd".into(),
                         prefix: net("2001:db8:face::/48"),
                         delegated_length: 64,
+                        ..PrefixPool::empty()
                     };
                     let mut q = p.clone();
                     q.prefix = net("2001:db8:beef::/48");
@@ -433,6 +434,7 @@ mod tests {
             name: "x".into(),
             prefix: net("::/0"),
             delegated_length: 255,
+            ..PrefixPool::empty()
         });
         assert!(c.validate().is_err());
     }

@@ -59,6 +59,24 @@ impl<'a> Validator<'a> {
         let mut good: Vec<(&str, IpNet)> = Vec::new();
         for p in &self.cfg.prefix_pools {
             let name = p.name.as_str();
+            self.dhcpv6_timers(ItemKind::PrefixPool, name, &p.settings());
+            for i in &p.interfaces {
+                match self.cfg.interfaces.iter().find(|x| &x.name == i) {
+                    None => self.err(
+                        ItemKind::PrefixPool,
+                        name,
+                        format!("unknown interface {i:?}"),
+                    ),
+                    Some(x) if x.external => self.err(
+                        ItemKind::PrefixPool,
+                        name,
+                        format!(
+                            "interface {i:?} is external (prefixes are delegated to tenant links)"
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
             if p.prefix.addr().is_ipv4() {
                 self.err(
                     ItemKind::PrefixPool,
@@ -173,6 +191,7 @@ mod tests {
             name: "pd".into(),
             prefix: net(prefix),
             delegated_length: len,
+            ..PrefixPool::empty()
         });
         c
     }
@@ -230,6 +249,7 @@ mod tests {
             name: "pd2".into(),
             prefix: net("2001:db8:face:8000::/49"),
             delegated_length: 64,
+            ..PrefixPool::empty()
         });
         assert_one(&c, "prefix_pool \"pd2\"", "overlaps prefix_pool \"pd\"");
     }

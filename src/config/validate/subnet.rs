@@ -19,14 +19,50 @@ use ipnet::IpNet;
 
 use super::{family, family_of, overlaps, reserved_address, Validator};
 use crate::config::derive::{offset, to_u128};
-use crate::config::{AllocationPool, Ipv6Mode, ItemKind, Subnet};
+use crate::config::{AllocationPool, Dhcpv6Settings, Ipv6Mode, ItemKind, Subnet};
 use crate::wire::dns;
 
 impl<'a> Validator<'a> {
+    /// DHCPv6 lifetimes and timers (RFC 8415 §21.4, §21.6): a valid
+    /// lifetime of at least 1 s, preferred ≤ valid, T1 ≤ T2 ≤ preferred.
+    pub(super) fn dhcpv6_timers(&mut self, kind: ItemKind, name: &str, d: &Dhcpv6Settings) {
+        if d.valid_lifetime == 0 {
+            self.err(
+                kind,
+                name,
+                "dhcpv6 valid_lifetime must be at least 1 second".into(),
+            );
+        }
+        if d.preferred_lifetime > d.valid_lifetime {
+            self.err(
+                kind,
+                name,
+                format!(
+                    "dhcpv6 preferred_lifetime {} is longer than valid_lifetime {}",
+                    d.preferred_lifetime, d.valid_lifetime
+                ),
+            );
+        }
+        let (t1, t2) = (d.t1(), d.t2());
+        if t1 > t2 || t2 > d.preferred_lifetime.max(1) {
+            self.err(
+                kind,
+                name,
+                format!(
+                    "dhcpv6 renew_time {t1} / rebind_time {t2} must satisfy renew <= rebind <= preferred_lifetime ({})",
+                    d.preferred_lifetime
+                ),
+            );
+        }
+    }
+
     /// One `[[subnet]]`: version, modes, CIDR or prefix delegation,
     /// gateway, then its pools and DNS.
     pub(super) fn subnet(&mut self, s: &'a Subnet) {
         let name = s.name.as_str();
+        if let Some(d) = &s.dhcpv6 {
+            self.dhcpv6_timers(ItemKind::Subnet, name, d);
+        }
         let version = match s.ip_version {
             4 | 6 => Some(s.ip_version),
             other => {

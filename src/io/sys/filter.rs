@@ -40,6 +40,8 @@ pub enum SocketFilter {
     NeighborOnly,
     /// Everything but ARP and ND.
     ExceptNeighbor,
+    /// Nothing: a socket that only sends (the DHCPv6 service's).
+    Nothing,
 }
 
 const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
@@ -54,6 +56,7 @@ impl SocketFilter {
         let (neighbor, other) = match self {
             SocketFilter::NeighborOnly => (ACCEPT, 0),
             SocketFilter::ExceptNeighbor => (0, ACCEPT),
+            SocketFilter::Nothing => (0, 0),
         };
         [
             insn(LD_H_ABS, 0, 0, 12),      // 0: A = ethertype
