@@ -23,6 +23,7 @@ pub mod base;
 pub mod config;
 pub mod control;
 pub mod decode;
+pub mod dhcpv6;
 pub mod engine;
 pub mod io;
 pub mod neighbor;
