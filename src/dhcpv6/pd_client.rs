@@ -946,15 +946,13 @@ impl PdClient {
                     ex: Exchange::new(Kind::Rebind, now),
                 };
             }
-            State::Soliciting { ex, best } => {
-                if ex.first_rt_end.is_some_and(|t| now >= t) {
-                    if let Some(offer) = best.take() {
-                        self.state = State::Requesting {
-                            ex: Exchange::new(Kind::Request, now),
-                            server_id: offer.server_id,
-                            prefix: offer.prefix,
-                        };
-                    }
+            State::Soliciting { ex, best } if ex.first_rt_end.is_some_and(|t| now >= t) => {
+                if let Some(offer) = best.take() {
+                    self.state = State::Requesting {
+                        ex: Exchange::new(Kind::Request, now),
+                        server_id: offer.server_id,
+                        prefix: offer.prefix,
+                    };
                 }
             }
             State::Requesting { ex, .. } if ex.exhausted(now) => {
