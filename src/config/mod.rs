@@ -28,6 +28,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod delegation;
 mod derive;
 mod locate;
 mod schema;

@@ -6,6 +6,8 @@
 //!   reply and the lease changes out.
 //! - [`store`]: the bindings and the allocator; one owner, so no address
 //!   is ever handed to two clients.
+//! - [`pd_client`]: the requesting router on the external link (the
+//!   talk's dibbler-client flow), I/O-free.
 //! - [`frame`]: a punted frame's checks (IPv6, UDP, checksum) and the
 //!   reply frame.
 //!
@@ -16,6 +18,7 @@
 
 pub mod frame;
 pub mod journal;
+pub mod pd_client;
 pub mod server;
 pub mod service;
 pub mod store;

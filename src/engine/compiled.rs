@@ -8,14 +8,14 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use crate::base::IfaceId;
+use crate::base::{IfaceId, Instant};
 use crate::config::{Config, IcmpSettings, IoSettings, Ipv6Mode, NeighborSettings, RaSettings};
 use crate::route::{FibHandle, LocalAddress, Rib, RibError};
 use crate::wire::{is_link_local, EthernetAddress, ALL_DHCP_AGENTS, ALL_NODES, ALL_ROUTERS};
 
-use super::ra::RaContent;
+use super::ra::{DeprecatedPrefix, RaContent};
 
 /// Facts about a Linux interface that the config does not fix: read from
 /// the OS by `routelet run`, made up by `routelet replay`.
@@ -202,6 +202,93 @@ fn local_addresses(ifaces: &[IfaceConfig]) -> Vec<LocalAddress> {
     local
 }
 
+/// Prefixes being renumbered away (prefix delegation, see `ra.rs`): what
+/// each interface's RAs keep advertising deprecated. The DHCPv6 service
+/// keeps one across rebuilds: on a PD event it calls
+/// [`deprecate_changes`](Renumbering::deprecate_changes), then
+/// [`prune`](Renumbering::prune), and compiles the new config with
+/// [`CompiledConfig::build_with`]. Expired entries already vanish from
+/// RAs without a rebuild; `prune` only keeps the list short.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renumbering {
+    pub deprecated: Vec<RenumberedPrefix>,
+}
+
+/// One deprecated prefix on one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenumberedPrefix {
+    pub iface: String,
+    pub prefix: Ipv6Net,
+    /// L and A as the subnet's RA mode set them.
+    pub on_link: bool,
+    pub autonomous: bool,
+    pub valid_until: Instant,
+}
+
+impl Renumbering {
+    /// Records the /64s of `old` (subnet, prefix) that `new` no longer
+    /// gives their subnet: deprecated on the interfaces holding the
+    /// subnet in `config`, until `valid_until` (the old delegation's
+    /// valid lifetime, or what the hosts were last told if shorter). A
+    /// prefix that `new` gives again stops being deprecated.
+    pub fn deprecate_changes(
+        &mut self,
+        config: &Config,
+        old: &[(String, Ipv6Net)],
+        new: &[(String, Ipv6Net)],
+        valid_until: Instant,
+    ) {
+        self.deprecated
+            .retain(|d| !new.iter().any(|(_, n)| *n == d.prefix));
+        for (subnet, prefix) in old {
+            if new.iter().any(|(s, n)| s == subnet && n == prefix) {
+                continue;
+            }
+            let Some(policy) = config
+                .subnets
+                .iter()
+                .find(|s| s.name == *subnet)
+                .and_then(|s| s.ra_policy())
+            else {
+                continue;
+            };
+            for iface in config
+                .interfaces
+                .iter()
+                .filter(|i| i.subnets.contains(subnet))
+            {
+                self.deprecated
+                    .retain(|d| d.iface != iface.name || d.prefix != *prefix);
+                self.deprecated.push(RenumberedPrefix {
+                    iface: iface.name.clone(),
+                    prefix: *prefix,
+                    on_link: policy.on_link,
+                    autonomous: policy.autonomous,
+                    valid_until,
+                });
+            }
+        }
+    }
+
+    /// Forgets the entries that have run out.
+    pub fn prune(&mut self, now: Instant) {
+        self.deprecated.retain(|d| d.valid_until > now);
+    }
+
+    fn for_iface(&self, name: &str) -> Vec<DeprecatedPrefix> {
+        self.deprecated
+            .iter()
+            .filter(|d| d.iface == name)
+            .map(|d| DeprecatedPrefix {
+                prefix: d.prefix,
+                on_link: d.on_link,
+                autonomous: d.autonomous,
+                valid_until: d.valid_until,
+            })
+            .collect()
+    }
+}
+
 /// Everything the workers need, immutable.
 #[derive(Debug)]
 pub struct CompiledConfig {
@@ -227,6 +314,16 @@ pub struct CompiledConfig {
 impl CompiledConfig {
     /// Compiles a validated config against the links it runs on.
     pub fn build(config: &Config, links: &[LinkInfo]) -> Result<CompiledConfig, BuildError> {
+        Self::build_with(config, links, &Renumbering::default())
+    }
+
+    /// As [`build`](Self::build), with prefixes being renumbered away
+    /// added to the RAs of their interfaces (deprecated).
+    pub fn build_with(
+        config: &Config,
+        links: &[LinkInfo],
+        renumbering: &Renumbering,
+    ) -> Result<CompiledConfig, BuildError> {
         if config.interfaces.len() > usize::from(u16::MAX) {
             return Err(BuildError::TooManyInterfaces(config.interfaces.len()));
         }
@@ -271,7 +368,10 @@ impl CompiledConfig {
             for net in &iface.addresses {
                 push(net.addr());
             }
-            let ra = RaContent::from_config(config, iface, mac, mtu);
+            let mut ra = RaContent::from_config(config, iface, mac, mtu);
+            if let Some(ra) = &mut ra {
+                ra.set_deprecated(renumbering.for_iface(&iface.name));
+            }
             let dhcpv6 = config
                 .subnets
                 .iter()

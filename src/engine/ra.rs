@@ -9,6 +9,19 @@
 //! The ICMPv6 body is encoded once, at compile time; sending an RA copies
 //! it behind fresh Ethernet and IPv6 headers and sums the checksum.
 //!
+//! Renumbering (a delegated prefix replaced or lost, RFC 9096): the old
+//! prefix is listed in [`RaContent::deprecated`] with the instant its
+//! valid lifetime ends, and every RA carries it with preferred lifetime 0
+//! and the valid lifetime left, at most [`ND_VALID_LIMIT`], so hosts stop
+//! using it for new connections while existing ones live on. Only then is
+//! the body encoded per send ([`RaContent::body_at`]); RAs are rare, and
+//! an interface without such a prefix sends the prebuilt body. Expired
+//! entries drop out of the RAs by themselves. RFC 9096's text (not at
+//! hand while writing this) asks for valid lifetime 0 on stale prefixes;
+//! RFC 4862 §5.5.3 e) hosts turn anything under two hours into two hours
+//! anyway, and the countdown keeps hosts that honour small lifetimes from
+//! dropping live connections at once, as the issue asks.
+//!
 //! Timing (RFC 4861 §6.2.4, §6.2.6): unsolicited RAs at a random interval
 //! in [MinRtrAdvInterval, MaxRtrAdvInterval], the first
 //! MAX_INITIAL_RTR_ADVERTISEMENTS of them at most
@@ -43,6 +56,9 @@ pub const MAX_RA_DELAY_TIME: Duration = Duration::from_millis(500);
 pub const PREFIX_VALID_LIFETIME: u32 = 86_400;
 /// Neutron's prefix lifetimes (DESIGN.md): preferred 14400 s.
 pub const PREFIX_PREFERRED_LIFETIME: u32 = 14_400;
+/// The most valid lifetime a deprecated prefix is advertised with:
+/// RFC 9096's ND_VALID_LIMIT (90 minutes), under RFC 4862's two hours.
+pub const ND_VALID_LIMIT: u32 = 5400;
 /// Solicited unicast RAs per interface: burst.
 pub const SOLICITED_RA_BURST: u32 = 20;
 /// Solicited unicast RAs per interface: sustained rate per second.
@@ -59,6 +75,33 @@ pub struct AdvPrefix {
     pub preferred_lifetime: u32,
 }
 
+/// A prefix no longer the link's, advertised with preferred lifetime 0
+/// until `valid_until` (module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeprecatedPrefix {
+    pub prefix: ipnet::Ipv6Net,
+    pub on_link: bool,
+    pub autonomous: bool,
+    pub valid_until: Instant,
+}
+
+impl DeprecatedPrefix {
+    /// The Prefix Information at `now`, or `None` once it has run out
+    /// (under a second left).
+    fn at(&self, now: Instant) -> Option<AdvPrefix> {
+        let left = self.valid_until.saturating_since(now).as_secs();
+        let valid = u32::try_from(left).unwrap_or(u32::MAX).min(ND_VALID_LIMIT);
+        (valid > 0).then_some(AdvPrefix {
+            prefix: self.prefix.network(),
+            len: self.prefix.prefix_len(),
+            on_link: self.on_link,
+            autonomous: self.autonomous,
+            valid_lifetime: valid,
+            preferred_lifetime: 0,
+        })
+    }
+}
+
 /// Everything an interface's RAs say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaContent {
@@ -73,6 +116,9 @@ pub struct RaContent {
     pub dnssl: Vec<String>,
     /// RDNSS/DNSSL lifetime: 3 × MaxRtrAdvInterval (RFC 8106 §5.1).
     pub dns_lifetime: u32,
+    /// Prefixes being renumbered away (module doc); set with
+    /// [`RaContent::set_deprecated`].
+    pub deprecated: Vec<DeprecatedPrefix>,
     /// The encoded ICMPv6 message with a zero checksum.
     body: Vec<u8>,
 }
@@ -98,6 +144,7 @@ impl RaContent {
             rdnss: Vec::new(),
             dnssl: Vec::new(),
             dns_lifetime: settings.max_interval.saturating_mul(3),
+            deprecated: Vec::new(),
             body: Vec::new(),
         };
         let mut any = false;
@@ -146,10 +193,32 @@ impl RaContent {
     /// RA) and a zero checksum. Options: SLLA, MTU, one PIO per prefix,
     /// RDNSS, DNSSL.
     pub fn encode(&self, router_lifetime: u16) -> Vec<u8> {
-        let mut options: Vec<NdiscOption<'_>> = Vec::with_capacity(4 + self.prefixes.len());
+        self.encode_with(router_lifetime, &[])
+    }
+
+    /// As [`encode`](Self::encode), with the deprecated prefixes as they
+    /// stand at `now`.
+    pub fn encode_at(&self, router_lifetime: u16, now: Instant) -> Vec<u8> {
+        let deprecated: Vec<AdvPrefix> = self
+            .deprecated
+            .iter()
+            .filter(|d| {
+                !self
+                    .prefixes
+                    .iter()
+                    .any(|p| p.prefix == d.prefix.network() && p.len == d.prefix.prefix_len())
+            })
+            .filter_map(|d| d.at(now))
+            .collect();
+        self.encode_with(router_lifetime, &deprecated)
+    }
+
+    fn encode_with(&self, router_lifetime: u16, extra: &[AdvPrefix]) -> Vec<u8> {
+        let mut options: Vec<NdiscOption<'_>> =
+            Vec::with_capacity(4 + self.prefixes.len() + extra.len());
         options.push(NdiscOption::SourceLinkLayerAddr(self.source_mac));
         options.push(NdiscOption::Mtu(self.mtu));
-        for p in &self.prefixes {
+        for p in self.prefixes.iter().chain(extra) {
             options.push(NdiscOption::PrefixInformation(NdiscPrefixInformation {
                 prefix_len: p.len,
                 on_link: p.on_link,
@@ -199,9 +268,54 @@ impl RaContent {
         body
     }
 
-    /// The ICMPv6 message as compiled (checksum zero).
+    /// The ICMPv6 message as compiled (checksum zero), without the
+    /// deprecated prefixes; senders use [`body_at`](Self::body_at).
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The RA to send at `now`: the prebuilt body, or, while a prefix is
+    /// deprecated, one encoded with its lifetimes as of `now`.
+    pub fn body_at(&self, now: Instant) -> std::borrow::Cow<'_, [u8]> {
+        if self.deprecated.is_empty() {
+            std::borrow::Cow::Borrowed(&self.body)
+        } else {
+            std::borrow::Cow::Owned(self.encode_at(self.router_lifetime, now))
+        }
+    }
+
+    /// Sets the prefixes being renumbered away (at most
+    /// [`MAX_DEPRECATED_PREFIXES`], the ones ending last kept).
+    pub fn set_deprecated(&mut self, mut deprecated: Vec<DeprecatedPrefix>) {
+        deprecated.sort_by_key(|d| std::cmp::Reverse(d.valid_until));
+        deprecated.truncate(MAX_DEPRECATED_PREFIXES);
+        self.deprecated = deprecated;
+    }
+}
+
+/// Deprecated prefixes per RA: an RA must fit the link MTU (IPv6 minimum
+/// 1280), and each Prefix Information option takes 32 octets.
+pub const MAX_DEPRECATED_PREFIXES: usize = 16;
+
+#[cfg(test)]
+impl RaContent {
+    fn for_tests(prefixes: Vec<AdvPrefix>) -> RaContent {
+        let mut c = RaContent {
+            managed: false,
+            other: false,
+            cur_hop_limit: 64,
+            router_lifetime: 1800,
+            mtu: 1500,
+            source_mac: EthernetAddress([0xfa, 0x16, 0x3e, 0x11, 0x11, 0x01]),
+            prefixes,
+            rdnss: Vec::new(),
+            dnssl: Vec::new(),
+            dns_lifetime: 1800,
+            deprecated: Vec::new(),
+            body: Vec::new(),
+        };
+        c.body = c.encode(c.router_lifetime);
+        c
     }
 }
 
@@ -261,5 +375,183 @@ impl RaTimer {
     /// Whether a solicited unicast RA may go out now.
     pub fn allow_unicast(&mut self, now: Instant) -> bool {
         self.solicited.try_take(now)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::config::delegation::{pd_subnet_names, subnet_prefixes};
+    use crate::engine::compiled::{CompiledConfig, LinkInfo, Renumbering};
+
+    /// (prefix, len, flags, valid, preferred) of each Prefix Information
+    /// option of an RA body.
+    fn pios(body: &[u8]) -> Vec<(Ipv6Addr, u8, u8, u32, u32)> {
+        let mut out = Vec::new();
+        let mut rest = &body[16..];
+        while rest.len() >= 8 {
+            let len = usize::from(rest[1]) * 8;
+            if rest[0] == 3 {
+                let o = &rest[..32];
+                let prefix: [u8; 16] = o[16..32].try_into().unwrap();
+                out.push((
+                    Ipv6Addr::from(prefix),
+                    o[2],
+                    o[3],
+                    u32::from_be_bytes(o[4..8].try_into().unwrap()),
+                    u32::from_be_bytes(o[8..12].try_into().unwrap()),
+                ));
+            }
+            rest = &rest[len..];
+        }
+        out
+    }
+
+    fn net(s: &str) -> ipnet::Ipv6Net {
+        s.parse().unwrap()
+    }
+
+    fn example() -> Config {
+        Config::from_toml_str(include_str!("../../examples/prefix-delegation.toml")).unwrap()
+    }
+
+    /// The talk's PD config numbered from `delegated`, compiled with
+    /// `renumbering`; qr0's RA.
+    fn qr0_ra(config: &Config, delegated: Option<&str>, renumbering: &Renumbering) -> RaContent {
+        let assigned = delegated
+            .map(|d| subnet_prefixes(net(d), &pd_subnet_names(config)).assigned)
+            .unwrap_or_default();
+        let derived = config.with_delegated_prefixes(&assigned);
+        derived.validate().unwrap();
+        let links = LinkInfo::synthetic(&derived);
+        let compiled = CompiledConfig::build_with(&derived, &links, renumbering).unwrap();
+        compiled.iface_by_name("qr0").unwrap().ra.clone().unwrap()
+    }
+
+    const L_A: u8 = 0xc0;
+
+    #[test]
+    fn the_delegated_prefix_is_advertised_as_in_the_talk() {
+        let ra = qr0_ra(
+            &example(),
+            Some("2001:db8:face:6bc3::/64"),
+            &Renumbering::default(),
+        );
+        assert_eq!(
+            pios(ra.body()),
+            [(
+                "2001:db8:face:6bc3::".parse().unwrap(),
+                64,
+                L_A,
+                PREFIX_VALID_LIFETIME,
+                PREFIX_PREFERRED_LIFETIME
+            )]
+        );
+        // Nothing deprecated: the prebuilt body, not a new encoding.
+        assert!(matches!(
+            ra.body_at(Instant::from_secs(5)),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_replaced_prefix_is_deprecated_and_counts_down() {
+        let config = example();
+        let names = pd_subnet_names(&config);
+        let old = subnet_prefixes(net("2001:db8:face:6bc3::/64"), &names).assigned;
+        let new = subnet_prefixes(net("2001:db8:face:77::/64"), &names).assigned;
+        let t = Instant::from_secs(10_000);
+        let mut renumbering = Renumbering::default();
+        // The old delegation had 7200 s left.
+        renumbering.deprecate_changes(&config, &old, &new, t + Duration::from_secs(7200));
+        let ra = qr0_ra(&config, Some("2001:db8:face:77::/64"), &renumbering);
+        let old_addr: Ipv6Addr = "2001:db8:face:6bc3::".parse().unwrap();
+        let new_addr: Ipv6Addr = "2001:db8:face:77::".parse().unwrap();
+        let new_pio = (
+            new_addr,
+            64,
+            L_A,
+            PREFIX_VALID_LIFETIME,
+            PREFIX_PREFERRED_LIFETIME,
+        );
+        // Capped at ND_VALID_LIMIT while more is left.
+        assert_eq!(
+            pios(&ra.body_at(t)),
+            [new_pio, (old_addr, 64, L_A, ND_VALID_LIMIT, 0)]
+        );
+        // Two RAs later the valid lifetime has gone down.
+        let t2 = t + Duration::from_secs(7000);
+        assert_eq!(
+            pios(&ra.body_at(t2)),
+            [new_pio, (old_addr, 64, L_A, 200, 0)]
+        );
+        let t3 = t2 + Duration::from_secs(150);
+        assert_eq!(pios(&ra.body_at(t3)), [new_pio, (old_addr, 64, L_A, 50, 0)]);
+        // Expired: gone, without a rebuild.
+        let t4 = t + Duration::from_secs(7200);
+        assert_eq!(pios(&ra.body_at(t4)), [new_pio]);
+        // The rest of the RA is what it was: same body apart from the PIO.
+        assert_eq!(&*ra.body_at(t4), ra.body());
+        renumbering.prune(t4);
+        assert!(renumbering.deprecated.is_empty());
+    }
+
+    #[test]
+    fn a_lost_prefix_is_advertised_deprecated_until_it_runs_out() {
+        let config = example();
+        let old =
+            subnet_prefixes(net("2001:db8:face:6bc3::/64"), &pd_subnet_names(&config)).assigned;
+        let t = Instant::from_secs(50);
+        let mut renumbering = Renumbering::default();
+        renumbering.deprecate_changes(&config, &old, &[], t + Duration::from_secs(600));
+        // No delegated prefix now: the subnet has none of its own.
+        let ra = qr0_ra(&config, None, &renumbering);
+        assert!(ra.prefixes.is_empty());
+        let old_addr: Ipv6Addr = "2001:db8:face:6bc3::".parse().unwrap();
+        assert_eq!(pios(&ra.body_at(t)), [(old_addr, 64, L_A, 600, 0)]);
+        assert_eq!(
+            pios(&ra.body_at(t + Duration::from_secs(599))),
+            [(old_addr, 64, L_A, 1, 0)]
+        );
+        assert_eq!(pios(&ra.body_at(t + Duration::from_secs(600))), []);
+        // The same prefix delegated again: no longer deprecated.
+        let again = old.clone();
+        renumbering.deprecate_changes(&config, &[], &again, t);
+        assert!(renumbering.deprecated.is_empty());
+    }
+
+    #[test]
+    fn a_deprecated_prefix_that_is_current_is_not_repeated() {
+        let mut ra = RaContent::for_tests(vec![AdvPrefix {
+            prefix: "2001:db8:1::".parse().unwrap(),
+            len: 64,
+            on_link: true,
+            autonomous: true,
+            valid_lifetime: 100,
+            preferred_lifetime: 50,
+        }]);
+        let until = Instant::from_secs(1000);
+        let entry = |p: &str| DeprecatedPrefix {
+            prefix: net(p),
+            on_link: true,
+            autonomous: false,
+            valid_until: until,
+        };
+        ra.set_deprecated(vec![entry("2001:db8:1::/64"), entry("2001:db8:2::/64")]);
+        assert_eq!(
+            pios(&ra.body_at(Instant::ZERO)),
+            [
+                ("2001:db8:1::".parse().unwrap(), 64, L_A, 100, 50),
+                ("2001:db8:2::".parse().unwrap(), 64, 0x80, 1000, 0),
+            ]
+        );
+        // Bounded.
+        ra.set_deprecated(
+            (0..100u16)
+                .map(|i| entry(&format!("2001:db8:{i:x}::/64")))
+                .collect(),
+        );
+        assert_eq!(ra.deprecated.len(), MAX_DEPRECATED_PREFIXES);
     }
 }

@@ -544,7 +544,7 @@ fn ra_timers(state: &mut WorkerState, config: &CompiledConfig, now: Instant, tx:
         if timer.next_multicast > now {
             continue;
         }
-        emit::router_advert_multicast(tx, iface, content.body());
+        emit::router_advert_multicast(tx, iface, &content.body_at(now));
         timer.sent_multicast(now, min, max, rng);
         s.stats.tx_ra_unsolicited += 1;
     }

@@ -176,7 +176,7 @@ fn router_solicit(
         if !timer.allow_unicast(ctx.now) {
             return Next::Drop(DropReason::RsRateLimited);
         }
-        emit::router_advert_multicast(tx, iface, content.body());
+        emit::router_advert_multicast(tx, iface, &content.body_at(ctx.now));
         s.stats.tx_ra_solicited += 1;
         return Next::Answered;
     }
@@ -184,7 +184,7 @@ fn router_solicit(
         return Next::Drop(DropReason::RsRateLimited);
     }
     let mac = slla.unwrap_or(ctx.src_mac);
-    emit::router_advert(tx, iface, mac, src, content.body());
+    emit::router_advert(tx, iface, mac, src, &content.body_at(ctx.now));
     s.stats.tx_ra_solicited += 1;
     Next::Answered
 }
