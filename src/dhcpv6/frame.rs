@@ -118,6 +118,29 @@ pub fn build(
     dst_port: u16,
     payload: &[u8],
 ) -> Vec<u8> {
+    build_with_hop_limit(
+        src_mac,
+        dst_mac,
+        src_ip,
+        dst_ip,
+        (src_port, dst_port),
+        REPLY_HOP_LIMIT,
+        payload,
+    )
+}
+
+/// [`build`] with a hop limit of the caller's: the PD client's messages
+/// to ff02::1:2 never leave the link (hop limit 1, as dhclient and
+/// dibbler send them).
+pub fn build_with_hop_limit(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src_ip: Ipv6Addr,
+    dst_ip: Ipv6Addr,
+    (src_port, dst_port): (u16, u16),
+    hop_limit: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let udp = UdpRepr {
         src_port,
         dst_port,
@@ -141,7 +164,7 @@ pub fn build(
         dst_addr: dst_ip,
         next_header: IpProtocol::Udp,
         payload_len: udp.buffer_len(),
-        hop_limit: REPLY_HOP_LIMIT,
+        hop_limit,
     }
     .emit(&mut Ipv6Packet::new_unchecked(ip));
     udp.emit_v6(

@@ -88,6 +88,9 @@ pub struct IfaceConfig {
     /// stateful): the router then listens to ff02::1:2 and punts DHCPv6
     /// to its server.
     pub dhcpv6: bool,
+    /// Whether the PD client runs here (`[prefix_delegation]`): UDP 546
+    /// to the router is punted to it.
+    pub pd_client: bool,
 }
 
 impl IfaceConfig {
@@ -401,6 +404,19 @@ impl CompiledConfig {
                 ipv4_nets,
                 ra,
                 dhcpv6,
+                pd_client: config.prefix_delegation.as_ref().is_some_and(|pd| {
+                    match &pd.interface {
+                        Some(name) => *name == iface.name,
+                        None => {
+                            config
+                                .interfaces
+                                .iter()
+                                .find(|i| i.external)
+                                .map(|i| &i.name)
+                                == Some(&iface.name)
+                        }
+                    }
+                }),
             });
         }
         for (iface, subnet_gw) in ifaces.iter_mut().zip(config.interfaces.iter()) {

@@ -53,6 +53,8 @@ pub enum Stage {
 pub enum Service {
     /// The DHCPv6 server (UDP 547).
     Dhcpv6,
+    /// The DHCPv6-PD client on the external link (UDP 546).
+    Dhcpv6Client,
 }
 
 /// Which ICMPv6 error to send.

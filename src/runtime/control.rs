@@ -19,7 +19,7 @@ use crate::control::{Backend, ControlError, Listing, ShowWhat};
 use crate::engine::{CompiledConfig, IfaceId, IfaceStats};
 use crate::route::{NextHop, Rib, RouteSource};
 
-use super::{link_infos, Shared};
+use super::Shared;
 
 /// How long `show` waits for the workers' snapshots.
 const SNAPSHOT_WAIT: Duration = Duration::from_millis(500);
@@ -351,7 +351,7 @@ impl Backend for RuntimeBackend {
                 names.join(", ")
             )));
         }
-        let compiled = CompiledConfig::build(&config, &link_infos(&self.shared.links))
+        let compiled = super::compile_running(&self.shared, &config)
             .map_err(|e| ControlError::invalid_config(e.to_string()))?;
         let rib = self.rib_with_runtime(&compiled)?;
         compiled.fib.store(rib.compile());

@@ -33,6 +33,7 @@ const BATCH: usize = 512;
 
 /// A frame a worker punted.
 pub struct Punt {
+    pub service: crate::engine::Service,
     pub iface: usize,
     pub frame: Vec<u8>,
 }
@@ -46,8 +47,9 @@ pub struct PuntSender {
 
 impl PuntSender {
     /// Hands a frame over without blocking; counts it if the queue is full.
-    pub fn punt(&self, iface: usize, frame: &[u8]) {
+    pub fn punt(&self, service: crate::engine::Service, iface: usize, frame: &[u8]) {
         let punt = Punt {
+            service,
             iface,
             frame: frame.to_vec(),
         };
@@ -81,6 +83,8 @@ pub struct DhcpHandle {
     state: Mutex<Option<Service<Journal>>>,
     /// Frames dropped because the queue was full.
     pub queue_full: Arc<AtomicU64>,
+    /// The PD client's counters, as of its last run.
+    pub pd_counters: Mutex<Vec<(String, u64)>>,
 }
 
 impl DhcpHandle {
@@ -219,6 +223,7 @@ pub fn open(
     let handle = Arc::new(DhcpHandle {
         state: Mutex::new(Some(service)),
         queue_full: Arc::clone(&queue_full),
+        pd_counters: Mutex::new(Vec::new()),
     });
     apply_routes(shared, &routes);
     Ok((
@@ -284,7 +289,12 @@ pub fn apply_routes(shared: &Shared, routes: &[RouteChange]) {
 }
 
 /// The service thread: runs until `shared.stop`.
-pub fn run(shared: Arc<Shared>, handle: Arc<DhcpHandle>, rx: Receiver<Punt>) {
+pub fn run(
+    shared: Arc<Shared>,
+    handle: Arc<DhcpHandle>,
+    rx: Receiver<Punt>,
+    state_dir: Option<std::path::PathBuf>,
+) {
     let mut sockets: Vec<Option<PacketSocket>> = shared
         .links
         .iter()
@@ -296,11 +306,15 @@ pub fn run(shared: Arc<Shared>, handle: Arc<DhcpHandle>, rx: Receiver<Punt>) {
             }
         })
         .collect();
+    let mut pd = state_dir.and_then(|dir| super::pd::PdDriver::open(&shared, &dir));
     let mut generation = shared.generation.load(Ordering::Acquire);
     let mut last_expiry = 0u64;
     let mut batch: Vec<Punt> = Vec::with_capacity(BATCH);
     while !shared.stop.load(Ordering::Acquire) {
-        match rx.recv_timeout(Duration::from_millis(500)) {
+        let wait = pd.as_ref().map_or(Duration::from_millis(500), |p| {
+            p.timeout(&shared, Duration::from_millis(500))
+        });
+        match rx.recv_timeout(wait) {
             Ok(p) => batch.push(p),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -313,6 +327,7 @@ pub fn run(shared: Arc<Shared>, handle: Arc<DhcpHandle>, rx: Receiver<Punt>) {
         }
         let now = unix_now();
         let current = shared.generation.load(Ordering::Acquire);
+        let mut client_frames: Vec<Punt> = Vec::new();
         let (replies, mut routes) = {
             let Ok(mut guard) = handle.state.lock() else {
                 break;
@@ -320,13 +335,18 @@ pub fn run(shared: Arc<Shared>, handle: Arc<DhcpHandle>, rx: Receiver<Punt>) {
             let Some(svc) = guard.as_mut() else { break };
             if current != generation {
                 generation = current;
-                if let Ok(source) = shared.source.lock() {
-                    let serve = ServeConfig::build(&source, &shared.config.load());
+                let source = shared.source.lock().map(|s| s.clone());
+                if let Ok(source) = source {
+                    let running = super::running_config(&shared, &source);
+                    let serve = ServeConfig::build(&running, &shared.config.load());
                     svc.server.replace_config(serve);
                 }
             }
             for p in batch.drain(..) {
-                svc.handle_frame(p.iface, &p.frame, now);
+                match p.service {
+                    crate::engine::Service::Dhcpv6 => svc.handle_frame(p.iface, &p.frame, now),
+                    crate::engine::Service::Dhcpv6Client => client_frames.push(p),
+                }
             }
             let mut expired = Vec::new();
             if now != last_expiry {
@@ -346,6 +366,18 @@ pub fn run(shared: Arc<Shared>, handle: Arc<DhcpHandle>, rx: Receiver<Punt>) {
         }
         routes.dedup();
         apply_routes(&shared, &routes);
+        if let Some(pd) = pd.as_mut() {
+            for p in client_frames.drain(..) {
+                if p.iface == pd.iface {
+                    pd.on_frame(&shared, &p.frame);
+                }
+            }
+            let socket = sockets.get_mut(pd.iface).and_then(Option::as_mut);
+            pd.tick(&shared, socket);
+            if let Ok(mut c) = handle.pd_counters.lock() {
+                *c = pd.counters();
+            }
+        }
     }
     tracing::debug!("DHCPv6 service stopped");
 }

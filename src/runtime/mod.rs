@@ -27,6 +27,7 @@
 
 pub mod control;
 pub mod dhcp;
+pub mod pd;
 pub mod worker;
 
 use std::fs;
@@ -122,6 +123,44 @@ pub struct Shared {
     pub dhcp: std::sync::OnceLock<Arc<dhcp::DhcpHandle>>,
     /// Where workers punt DHCPv6 frames.
     pub punts: std::sync::OnceLock<dhcp::PuntSender>,
+    /// What the PD client delegated, and the prefixes being renumbered
+    /// away: applied on top of `source` by every compile.
+    pub delegation: Mutex<Delegation>,
+}
+
+/// The PD client's effect on the config.
+#[derive(Debug, Default)]
+pub struct Delegation {
+    /// The /64 each `use_prefix_delegation` subnet has now.
+    pub assigned: Vec<(String, ipnet::Ipv6Net)>,
+    /// Prefixes advertised deprecated until they run out.
+    pub renumbering: crate::engine::compiled::Renumbering,
+    /// The delegated prefix and its times (for `show subnets`).
+    pub binding: Option<crate::dhcpv6::pd_client::PdBinding>,
+}
+
+/// The config as it runs: `config` with the delegated prefixes written in.
+pub fn running_config(shared: &Shared, config: &Config) -> Config {
+    match shared.delegation.lock() {
+        Ok(d) if !d.assigned.is_empty() => config.with_delegated_prefixes(&d.assigned),
+        _ => config.clone(),
+    }
+}
+
+/// Compiles `config` as it runs: delegated prefixes in, deprecated ones
+/// in the RAs, the links' facts; the FIB without runtime routes (the
+/// caller adds them).
+pub fn compile_running(shared: &Shared, config: &Config) -> Result<CompiledConfig, BuildError> {
+    let derived = running_config(shared, config);
+    let now = crate::base::Instant::from_duration(shared.started.elapsed());
+    let renumbering = match shared.delegation.lock() {
+        Ok(mut d) => {
+            d.renumbering.prune(now);
+            d.renumbering.clone()
+        }
+        Err(_) => Default::default(),
+    };
+    CompiledConfig::build_with(&derived, &link_infos(&shared.links), &renumbering)
 }
 
 impl Shared {
@@ -320,6 +359,7 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
         workers,
         dhcp: std::sync::OnceLock::new(),
         punts: std::sync::OnceLock::new(),
+        delegation: Mutex::new(Delegation::default()),
     });
 
     // The lease journal opens before any worker runs: an unwritable or
@@ -333,9 +373,10 @@ pub fn run(opts: &RunOptions) -> Result<(), StartError> {
     let _ = shared.punts.set(punt_sender);
     let dhcp_thread = {
         let shared = Arc::clone(&shared);
+        let dir = state_dir.clone();
         std::thread::Builder::new()
             .name("routelet-dhcp".into())
-            .spawn(move || dhcp::run(shared, dhcp_handle, punt_rx))
+            .spawn(move || dhcp::run(shared, dhcp_handle, punt_rx, Some(dir)))
             .map_err(|source| StartError::Worker {
                 index: usize::MAX,
                 source,

@@ -352,7 +352,7 @@ impl Worker {
             match self.shared.punts.get() {
                 Some(sender) => {
                     for punted in self.tx.punts() {
-                        sender.punt(usize::from(punted.ingress.0), punted.frame);
+                        sender.punt(punted.service, usize::from(punted.ingress.0), punted.frame);
                     }
                 }
                 None => self.router.count_unserved_punts(&self.tx),

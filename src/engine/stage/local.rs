@@ -84,6 +84,9 @@ fn deliver_v6(state: &mut WorkerState, ctx: &Ctx<'_>, ip: &Ip6<'_>, tx: &mut TxB
             if port == Ok(dhcpv6::SERVER_PORT) && ctx.ingress.dhcpv6 {
                 return Next::Punt(Service::Dhcpv6);
             }
+            if port == Ok(dhcpv6::CLIENT_PORT) && ctx.ingress.pd_client {
+                return Next::Punt(Service::Dhcpv6Client);
+            }
             if ip.repr.dst_addr.is_multicast() {
                 return Next::Drop(DropReason::Ipv6LocalUnhandled);
             }
