@@ -135,6 +135,8 @@ pub struct LeaseStore {
     leases: BTreeMap<Ipv6Net, Lease>,
     by_client: HashMap<ClientKey, Vec<Ipv6Net>>,
     offers: HashMap<Ipv6Net, Offer>,
+    /// The one live offer of each IA (an IA asks for one thing at a time).
+    offer_of: HashMap<ClientKey, Ipv6Net>,
 }
 
 impl LeaseStore {
@@ -224,7 +226,9 @@ impl LeaseStore {
         if let Some(old) = self.leases.remove(&key) {
             self.unindex(&old);
         }
-        self.offers.remove(&key);
+        if let Some(o) = self.offers.remove(&key) {
+            self.offer_of.remove(&o.client);
+        }
         let list = self.by_client.entry(lease.client()).or_default();
         if !list.contains(&key) {
             list.push(key);
@@ -282,21 +286,17 @@ impl LeaseStore {
     }
 
     /// Holds `prefix` for `client` until `now + OFFER_SECS` (an Advertise).
+    /// With [`MAX_OFFERS`] live offers (a Solicit flood) nothing more is
+    /// held: the Advertise still goes out, and the Request that may follow
+    /// picks again. Constant time either way.
     pub fn offer(&mut self, prefix: Ipv6Net, client: ClientKey, now: u64) {
-        if self.offers.len() >= MAX_OFFERS {
-            self.offers.retain(|_, o| o.until > now);
-            if self.offers.len() >= MAX_OFFERS {
-                // Still full of live offers: a flood. Forget the oldest.
-                if let Some(oldest) = self
-                    .offers
-                    .iter()
-                    .min_by_key(|(_, o)| o.until)
-                    .map(|(k, _)| *k)
-                {
-                    self.offers.remove(&oldest);
-                }
-            }
+        if let Some(old) = self.offer_of.remove(&client) {
+            self.offers.remove(&old);
         }
+        if self.offers.len() >= MAX_OFFERS {
+            return;
+        }
+        self.offer_of.insert(client.clone(), prefix);
         self.offers.insert(
             prefix,
             Offer {
@@ -308,14 +308,12 @@ impl LeaseStore {
 
     /// What `client` was offered and may still take.
     pub fn offered_to(&self, client: &ClientKey, now: u64) -> Vec<Ipv6Net> {
-        let mut v: Vec<Ipv6Net> = self
-            .offers
-            .iter()
-            .filter(|(_, o)| o.client == *client && o.until > now)
-            .map(|(k, _)| *k)
-            .collect();
-        v.sort();
-        v
+        self.offer_of
+            .get(client)
+            .filter(|p| self.offers.get(p).is_some_and(|o| o.until > now))
+            .into_iter()
+            .copied()
+            .collect()
     }
 
     /// A free address or prefix for `client` in `[first, last]` (the
@@ -363,6 +361,8 @@ impl LeaseStore {
     /// them (the caller journals their removal and drops their routes).
     pub fn expire(&mut self, now: u64) -> Vec<Lease> {
         self.offers.retain(|_, o| o.until > now);
+        let offers = &self.offers;
+        self.offer_of.retain(|_, p| offers.contains_key(p));
         let gone: Vec<Ipv6Net> = self
             .leases
             .values()

@@ -28,6 +28,10 @@ use super::Shared;
 /// Frames waiting for the service; beyond this a punt is dropped.
 pub const QUEUE_FRAMES: usize = 4096;
 
+/// How often leases past their valid lifetime are removed (a scan of
+/// the store).
+const EXPIRY_SECS: u64 = 5;
+
 /// Frames answered per journal commit at most.
 const BATCH: usize = 512;
 
@@ -349,7 +353,7 @@ pub fn run(
                 }
             }
             let mut expired = Vec::new();
-            if now != last_expiry {
+            if now >= last_expiry + EXPIRY_SECS {
                 last_expiry = now;
                 expired = svc.expire(now);
             }
