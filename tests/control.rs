@@ -211,6 +211,7 @@ fn stats() -> Vec<StatsRow> {
     let map = |kv: &[(&str, u64)]| kv.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     vec![
         StatsRow {
+            service: None,
             iface: "qr0".into(),
             counters: map(&[("rx_frames", 120), ("tx_frames", 80), ("tx_na", 4)]),
             drops: map(&[
@@ -221,6 +222,7 @@ fn stats() -> Vec<StatsRow> {
             ]),
         },
         StatsRow {
+            service: None,
             iface: "qg0".into(),
             counters: map(&[("rx_frames", 3)]),
             drops: map(&[("nd_invalid", 0)]),

@@ -41,7 +41,9 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::line::{nonzero, LineReader, ReadError};
-use super::protocol::{ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat};
+use super::protocol::{
+    ControlError, ErrorCode, LeaseRequest, Request, Response, RouteRequest, ShowWhat,
+};
 use super::render;
 use crate::config::{Config, LoadError};
 
@@ -94,6 +96,22 @@ pub enum CtlCommand {
     Route {
         #[command(subcommand)]
         op: RouteCmd,
+    },
+    /// Act on a DHCPv6 lease.
+    Lease {
+        #[command(subcommand)]
+        op: LeaseCmd,
+    },
+}
+
+/// `lease release`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LeaseCmd {
+    /// Revoke the lease of an address, or a delegated prefix (the prefix,
+    /// or an address in it); its route goes with it.
+    Release {
+        #[arg(value_parser = parse_destination, value_name = "ADDRESS|PREFIX")]
+        address: IpNet,
     },
 }
 
@@ -390,6 +408,9 @@ fn build_request(command: &CtlCommand, err: &mut dyn Write) -> Result<Request, u
         } => Request::Route(RouteRequest::Del {
             destination: *destination,
         }),
+        CtlCommand::Lease {
+            op: LeaseCmd::Release { address },
+        } => Request::Lease(LeaseRequest::Release { address: *address }),
     })
 }
 
@@ -440,6 +461,11 @@ fn success_text(command: &CtlCommand, request: &Request, data: &serde_json::Valu
         (_, Request::Route(RouteRequest::Del { destination })) => {
             format!("route {destination} deleted\n")
         }
+        (_, Request::Lease(LeaseRequest::Release { .. })) => format!(
+            "released {} (client {})\n",
+            data.get("released").and_then(|v| v.as_str()).unwrap_or("?"),
+            data.get("client").and_then(|v| v.as_str()).unwrap_or("?")
+        ),
         _ => render::json(data),
     }
 }

@@ -49,7 +49,8 @@ use serde_json::Value;
 
 pub use client::{CtlArgs, CtlCommand};
 pub use protocol::{
-    ControlError, ErrorCode, Request, Response, RouteRequest, ShowWhat, MAX_APPLY_FILE,
+    ControlError, ErrorCode, LeaseRequest, Request, Response, RouteRequest, ShowWhat,
+    MAX_APPLY_FILE,
 };
 pub use server::{ControlAccess, ControlHandle, ControlLimits, ControlServer};
 
@@ -91,6 +92,17 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes the runtime route to `destination`; `bad_request` if there
     /// is none (config routes are changed with `apply`).
     fn route_del(&self, destination: IpNet) -> Result<Value, ControlError>;
+
+    /// Revokes the DHCPv6 lease of `target` (an address as a /128 or
+    /// bare, a delegated prefix, or an address inside one), durably, and
+    /// answers `{"released": TEXT, "client": DUID-HEX}`; `bad_request`
+    /// naming it when no lease holds it. Default: `not_supported`.
+    fn lease_release(&self, target: IpNet) -> Result<Value, ControlError> {
+        let _ = target;
+        Err(ControlError::not_supported(
+            "this router runs no DHCPv6 server",
+        ))
+    }
 
     /// [`Backend::show`] as the server calls it: a backend whose tables
     /// grow with the network (neighbors, routes) answers typed rows, which
@@ -158,6 +170,7 @@ pub fn dispatch(backend: &dyn Backend, request: Request) -> Result<Value, Contro
             dev,
         }) => backend.route_add(destination, nexthop, dev.as_deref()),
         Request::Route(RouteRequest::Del { destination }) => backend.route_del(destination),
+        Request::Lease(LeaseRequest::Release { address }) => backend.lease_release(address),
     }
 }
 

@@ -148,10 +148,16 @@ pub struct NeighborRow {
     pub age_secs: u64,
 }
 
-/// One row of `show stats`: one interface's counters, summed over workers.
+/// One row of `show stats`: one interface's counters, summed over workers;
+/// or, with `service` set, one local service's counters on that interface
+/// (`dhcpv6-server`, `dhcpv6-pd-client`; `iface` empty for the service's
+/// own, such as its journal's). Readers that know only interface rows
+/// skip rows with a `service`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsRow {
     pub iface: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// Event counters by name (`rx_frames`, `tx_na`, ...), and frames used
     /// up on purpose by kind (`consumed_neighbor_advert`, ...: not drops).
     #[serde(default)]
@@ -159,6 +165,79 @@ pub struct StatsRow {
     /// Drops by [`DropReason::name`].
     #[serde(default)]
     pub drops: BTreeMap<String, u64>,
+}
+
+/// One row of `show leases`: a DHCPv6 binding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRow {
+    /// `address` (IA_NA) or `prefix` (IA_PD).
+    pub kind: String,
+    /// The address, or the delegated prefix with its length.
+    pub address: String,
+    /// The client's DUID, hex with colons (as dibbler and Kea print it).
+    pub duid: String,
+    pub iaid: u32,
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// The `[[port]]` whose reservation it is.
+    #[serde(default)]
+    pub port: Option<String>,
+    pub interface: String,
+    /// The subnet or prefix pool it came from.
+    #[serde(default)]
+    pub subnet: Option<String>,
+    /// `bound`, or `declined` (quarantined).
+    pub state: String,
+    /// Whether it is a port's fixed address.
+    #[serde(default)]
+    pub reserved: bool,
+    /// Lifetimes left, seconds (0 once past).
+    pub preferred_secs: u64,
+    pub valid_secs: u64,
+    /// For a delegated prefix: the requesting router (the route's next hop).
+    #[serde(default)]
+    pub via: Option<String>,
+}
+
+/// A DUID as hex with colons.
+pub fn duid_text(duid: &[u8]) -> String {
+    duid.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+impl LeaseRow {
+    /// The row of a lease at `now` (UNIX seconds).
+    pub fn from_lease(l: &crate::dhcpv6::store::Lease, now: u64) -> LeaseRow {
+        use crate::dhcpv6::store::{LeaseKind, LeaseState};
+        LeaseRow {
+            kind: match l.kind {
+                LeaseKind::Address => "address",
+                LeaseKind::Prefix => "prefix",
+            }
+            .into(),
+            address: match l.kind {
+                LeaseKind::Address => l.prefix.addr().to_string(),
+                LeaseKind::Prefix => l.prefix.to_string(),
+            },
+            duid: duid_text(&l.duid),
+            iaid: l.iaid,
+            mac: l.mac.map(|m| crate::wire::EthernetAddress(m).to_string()),
+            port: l.port.clone(),
+            interface: l.iface.clone(),
+            subnet: Some(l.scope.clone()),
+            state: match l.state {
+                LeaseState::Bound => "bound",
+                LeaseState::Declined => "declined",
+            }
+            .into(),
+            reserved: l.port.is_some(),
+            preferred_secs: l.preferred_until.saturating_sub(now),
+            valid_secs: l.valid_until.saturating_sub(now),
+            via: l.via.map(|v| v.to_string()),
+        }
+    }
 }
 
 /// `show config`: the running config.
@@ -337,11 +416,30 @@ impl NeighborRow {
 }
 
 impl StatsRow {
+    /// The row of a service's counters on an interface (`iface` empty for
+    /// the service's own): names starting `drop_` are drops.
+    pub fn for_service(service: &str, iface: &str, counters: &[(String, u64)]) -> StatsRow {
+        let (drops, events): (Vec<_>, Vec<_>) = counters
+            .iter()
+            .cloned()
+            .partition(|(k, _)| k.starts_with("drop_"));
+        StatsRow {
+            iface: iface.to_owned(),
+            service: Some(service.to_owned()),
+            counters: events.into_iter().collect(),
+            drops: drops
+                .into_iter()
+                .map(|(k, v)| (k.trim_start_matches("drop_").to_owned(), v))
+                .collect(),
+        }
+    }
+
     /// The row for one interface's counters: every event counter and every
     /// drop reason, zeros included, so programs see stable keys.
     pub fn from_stats(iface: &str, stats: &IfaceStats) -> StatsRow {
         StatsRow {
             iface: iface.to_string(),
+            service: None,
             counters: stats
                 .events()
                 .iter()

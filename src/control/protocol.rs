@@ -180,7 +180,7 @@ pub enum ShowWhat {
     Routes,
     /// The neighbor caches (ND and ARP), like `ip neigh`.
     Neighbors,
-    /// DHCPv6 leases (not available yet).
+    /// DHCPv6 leases and delegated prefixes.
     Leases,
     /// Security-group flows (not available yet).
     Flows,
@@ -223,9 +223,6 @@ impl ShowWhat {
     /// the line here.
     pub const fn unsupported_reason(self) -> Option<&'static str> {
         match self {
-            ShowWhat::Leases => Some(
-                "show leases is not supported yet: this routelet has no DHCPv6 server (it comes in a later release)",
-            ),
             ShowWhat::Flows => Some(
                 "show flows is not supported yet: this routelet has no security groups (they come in a later release)",
             ),
@@ -256,6 +253,15 @@ pub enum RouteRequest {
     Del { destination: IpNet },
 }
 
+/// `{"cmd":"lease", "op": ...}`: a change to the DHCPv6 leases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LeaseRequest {
+    /// Revoke the lease of `address`: a leased address (a bare address or
+    /// a /128), or a delegated prefix (the prefix, or any address in it).
+    Release { address: IpNet },
+}
+
 /// One request line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase", deny_unknown_fields)]
@@ -275,10 +281,12 @@ pub enum Request {
     },
     /// Add or delete a runtime route.
     Route(RouteRequest),
+    /// Revoke a DHCPv6 lease.
+    Lease(LeaseRequest),
 }
 
 /// The commands [`Request`] knows, as `cmd` spells them.
-pub const COMMANDS: [&str; 4] = ["status", "show", "apply", "route"];
+pub const COMMANDS: [&str; 5] = ["status", "show", "apply", "route", "lease"];
 
 impl Request {
     /// Parses one request line (without its newline). Never panics; every
@@ -346,6 +354,14 @@ impl Request {
                 )),
             };
         }
+        if let Request::Lease(LeaseRequest::Release { address }) = self {
+            if address.addr().is_ipv4() {
+                return Err(ControlError::bad_request(format!(
+                    "{address} is not IPv6: DHCPv6 leases are IPv6 addresses or prefixes"
+                )));
+            }
+            return Ok(());
+        }
         let Request::Route(route) = self else {
             return Ok(());
         };
@@ -382,7 +398,10 @@ impl Request {
     /// Whether the request changes the router (`apply`, `route`); the
     /// server runs these one at a time.
     pub fn is_mutation(&self) -> bool {
-        matches!(self, Request::Apply { .. } | Request::Route(_))
+        matches!(
+            self,
+            Request::Apply { .. } | Request::Route(_) | Request::Lease(_)
+        )
     }
 
     /// The request as one line of JSON, without the newline.

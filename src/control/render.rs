@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::model::{
-    drop_description, ApplyOutcome, ConfigView, ControlStats, InterfaceRow, NeighborRow, RouteRow,
-    StatsRow, Status, SubnetRow,
+    drop_description, ApplyOutcome, ConfigView, ControlStats, InterfaceRow, LeaseRow, NeighborRow,
+    RouteRow, StatsRow, Status, SubnetRow,
 };
 use super::protocol::ShowWhat;
 
@@ -30,7 +30,8 @@ pub fn show(what: ShowWhat, data: &Value) -> String {
         ShowWhat::Neighbors => typed(data, neighbors),
         ShowWhat::Stats => typed(data, stats),
         ShowWhat::Config => typed(data, config),
-        ShowWhat::Leases | ShowWhat::Flows => json(data),
+        ShowWhat::Leases => typed(data, leases),
+        ShowWhat::Flows => json(data),
     }
 }
 
@@ -241,7 +242,17 @@ fn stats(rows: Vec<StatsRow>) -> String {
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "{}", cell(&r.iface));
+        match (&r.service, r.iface.is_empty()) {
+            (Some(service), true) => {
+                let _ = writeln!(out, "{}", cell(service));
+            }
+            (Some(service), false) => {
+                let _ = writeln!(out, "{} on {}", cell(service), cell(&r.iface));
+            }
+            (None, _) => {
+                let _ = writeln!(out, "{}", cell(&r.iface));
+            }
+        }
         let mut t = Table::new(&[]).indent(2);
         for (name, v) in &r.counters {
             t.row(vec![name.clone(), v.to_string()]);
@@ -267,6 +278,42 @@ fn stats(rows: Vec<StatsRow>) -> String {
         out.push_str(&t.render());
     }
     out
+}
+
+fn leases(mut rows: Vec<LeaseRow>) -> String {
+    if rows.is_empty() {
+        return "no leases\n".into();
+    }
+    rows.sort_by(|a, b| (&a.interface, &a.address).cmp(&(&b.interface, &b.address)));
+    let mut t = Table::new(&[
+        "ADDRESS",
+        "KIND",
+        "INTERFACE",
+        "SUBNET",
+        "STATE",
+        "PREFERRED",
+        "VALID",
+        "IAID",
+        "MAC",
+        "PORT",
+        "DUID",
+    ]);
+    for r in rows {
+        t.row(vec![
+            cell(&r.address),
+            cell(&r.kind),
+            cell(&r.interface),
+            opt(r.subnet),
+            cell(&r.state),
+            duration(r.preferred_secs),
+            duration(r.valid_secs),
+            r.iaid.to_string(),
+            opt(r.mac),
+            opt(r.port),
+            cell(&r.duid),
+        ]);
+    }
+    t.render()
 }
 
 fn config(view: ConfigView) -> String {

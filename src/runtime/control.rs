@@ -206,6 +206,21 @@ impl RuntimeBackend {
         Ok(rib)
     }
 
+    /// Every DHCPv6 lease, as rows.
+    fn lease_rows(&self) -> Vec<crate::control::model::LeaseRow> {
+        let now = super::dhcp::unix_now();
+        self.shared
+            .dhcp
+            .get()
+            .map(|d| {
+                d.leases()
+                    .iter()
+                    .map(|l| crate::control::model::LeaseRow::from_lease(l, now))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Recompiles the FIB of the running config with the runtime routes.
     fn republish_fib(&self) -> Result<(), ControlError> {
         republish(&self.shared)
@@ -281,6 +296,7 @@ impl Backend for RuntimeBackend {
             }
             ShowWhat::Routes => to_value(&self.route_rows()?),
             ShowWhat::Neighbors => to_value(&self.neighbor_rows()),
+            ShowWhat::Leases => to_value(&self.lease_rows()),
             ShowWhat::Stats => {
                 let n = config.ifaces.len();
                 let mut total: Vec<IfaceStats> = vec![IfaceStats::default(); n];
@@ -293,7 +309,7 @@ impl Backend for RuntimeBackend {
                         t.add(d);
                     }
                 }
-                let rows: Vec<StatsRow> = config
+                let mut rows: Vec<StatsRow> = config
                     .ifaces
                     .iter()
                     .zip(total.iter().zip(ring_drops.iter()))
@@ -303,6 +319,25 @@ impl Backend for RuntimeBackend {
                         row
                     })
                     .collect();
+                if let Some(dhcp) = self.shared.dhcp.get() {
+                    for (iface, counters) in dhcp.counters(&self.shared) {
+                        rows.push(StatsRow::for_service("dhcpv6-server", &iface, &counters));
+                    }
+                    let pd = dhcp
+                        .pd_counters
+                        .lock()
+                        .map(|c| c.clone())
+                        .unwrap_or_default();
+                    if !pd.is_empty() {
+                        let iface = config
+                            .ifaces
+                            .iter()
+                            .find(|i| i.pd_client)
+                            .map(|i| i.name.clone())
+                            .unwrap_or_default();
+                        rows.push(StatsRow::for_service("dhcpv6-pd-client", &iface, &pd));
+                    }
+                }
                 to_value(&rows)
             }
             ShowWhat::Config => {
@@ -328,6 +363,7 @@ impl Backend for RuntimeBackend {
         match what {
             ShowWhat::Neighbors => Ok(Listing::Rows(Box::new(self.neighbor_rows()))),
             ShowWhat::Routes => Ok(Listing::Rows(Box::new(self.route_rows()?))),
+            ShowWhat::Leases => Ok(Listing::Rows(Box::new(self.lease_rows()))),
             other => self.show(other).map(Listing::Value),
         }
     }
@@ -415,6 +451,43 @@ impl Backend for RuntimeBackend {
         self.republish_fib()?;
         tracing::info!(%destination, %nexthop, "runtime route added");
         Ok(serde_json::json!({ "added": destination.to_string() }))
+    }
+
+    fn lease_release(&self, target: IpNet) -> Result<Value, ControlError> {
+        let IpNet::V6(target) = target else {
+            return Err(ControlError::bad_request(format!(
+                "{target} is not an IPv6 address or prefix"
+            )));
+        };
+        let dhcp = self
+            .shared
+            .dhcp
+            .get()
+            .ok_or_else(|| ControlError::not_supported("this router runs no DHCPv6 server"))?;
+        match dhcp.release(&self.shared, &target) {
+            Ok(Some(lease)) => {
+                let shown = match lease.kind {
+                    crate::dhcpv6::store::LeaseKind::Address => lease.prefix.addr().to_string(),
+                    crate::dhcpv6::store::LeaseKind::Prefix => lease.prefix.to_string(),
+                };
+                tracing::info!(lease = %shown, "lease released by the operator");
+                Ok(serde_json::json!({
+                    "released": shown,
+                    "client": crate::control::model::duid_text(&lease.duid),
+                }))
+            }
+            Ok(None) => Err(ControlError::bad_request(format!(
+                "no lease holds {}",
+                if target.prefix_len() == 128 {
+                    target.addr().to_string()
+                } else {
+                    target.to_string()
+                }
+            ))),
+            Err(e) => Err(ControlError::internal(format!(
+                "the lease journal could not record the release: {e}"
+            ))),
+        }
     }
 
     fn route_del(&self, destination: IpNet) -> Result<Value, ControlError> {
