@@ -25,6 +25,14 @@ have sysctl || need_lab+=(procps)
 have ping || need_lab+=(iputils-ping)
 have tracepath || need_lab+=(iputils-tracepath)
 { have rdisc6 && have ndisc6 && have rltraceroute6; } || need_lab+=(ndisc6)
+# DHCPv6 clients in the VM (dhclient -6 / -S / -P, dhcpcd), upstream
+# PD servers for the PD client (dibbler-server, kea-dhcp6), and perfdhcp
+# for scripts/bench-dhcp.sh.
+have dhclient || need_lab+=(isc-dhcp-client)
+have dhcpcd || need_lab+=(dhcpcd-base)
+have dibbler-server || need_lab+=(dibbler-server)
+have kea-dhcp6 || need_lab+=(kea-dhcp6-server)
+have perfdhcp || need_lab+=(kea-admin)
 # Benchmark traffic generator.
 have trafgen || need_lab+=(netsniff-ng)
 

@@ -25,6 +25,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/lab.sh
 source "$(dirname "$0")/lib/lab.sh"
+# shellcheck source=scripts/lib/lab_dhcp.sh
+source "$(dirname "$0")/lib/lab_dhcp.sh"
 
 usage() {
     cat >&2 <<'EOF'
@@ -342,6 +344,10 @@ check_neighbor_ring_drops() {
 }
 
 run_checks() {
+    if [[ ${CHECKS:-all} == dhcp ]]; then
+        run_dhcp_checks
+        return
+    fi
     if [[ $ROUTER == routelet ]]; then
         check_slaac             # (1)
         check_ra_modes          # (2)
@@ -358,6 +364,7 @@ run_checks() {
     check_ping ping4-vm-to-external "$NS_VM" 4 "$EXT4"
     check_ping ping4-external-to-vm "$NS_EXT" 4 "$VM4"
     if [[ $ROUTER == routelet ]]; then
+        run_dhcp_checks                  # (12) DHCPv6 with real clients
         check_neighbor_ring_drops        # (11)
         check_one_router_per_interface   # (10)
         check_routelet_alive

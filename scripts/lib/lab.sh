@@ -354,7 +354,7 @@ lab_render() {
 # lab_render_all: every lab config, rendered into LAB_DIR.
 lab_render_all() {
     local f
-    for f in slaac stateless stateful mtu1280; do
+    for f in slaac stateless stateful stateful-reserved pd-server pd-client mtu1280; do
         lab_render "$LAB_REPO/testdata/lab/$f.toml" "$LAB_DIR/$f.toml"
     done
 }
@@ -368,7 +368,7 @@ ctl() {
 # background, tracked by PID; waits until the control socket answers.
 lab_routelet_start() {
     local workers=${1:-}
-    local args=(run --config "$LAB_DIR/slaac.toml" --state-dir "$LAB_DIR/state.d")
+    local args=(run --config "$LAB_DIR/${LAB_CONFIG:-slaac}.toml" --state-dir "$LAB_DIR/state.d")
     [[ -n $workers ]] && args+=(--workers "$workers")
     mkdir -p "$LAB_DIR/state.d"
     # `ip netns exec` execs the command: $! is routelet itself. As a
