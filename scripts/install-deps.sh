@@ -48,7 +48,21 @@ if ((${#need_apt[@]})); then
         echo "install-deps: installing ${need_apt[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
+        # The DHCP servers' packages would start their services on the
+        # host (the lab runs them in its namespaces): a policy-rc.d that
+        # says "no" (exit 101) for the install, unless the machine has one.
+        rcd=
+        if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+            rcd=/usr/sbin/policy-rc.d
+            printf '#!/bin/sh\nexit 101\n' >"$rcd"
+            chmod 0755 "$rcd"
+            trap 'rm -f -- "$rcd"' EXIT
+        fi
         apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+        if [[ -n $rcd ]]; then
+            rm -f -- "$rcd"
+            trap - EXIT
+        fi
     fi
 fi
 

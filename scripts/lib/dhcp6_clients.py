@@ -2,12 +2,14 @@
 """A population of scripted DHCPv6 clients (standard library only), for the
 lab's crash check and scripts/bench-dhcp.sh.
 
-    dhcp6_clients.py lease IFACE N OUT.json [--start K]
+    dhcp6_clients.py lease IFACE N OUT.json [--kill-after K PID]
         N clients (DUID-LL of a made-up MAC each, IAID 1) do Solicit /
         Advertise / Request / Reply one after another; every address a
         Reply acknowledged is written to OUT.json as {duid_hex: address},
         as it is acknowledged (so a router killed halfway leaves the file
-        holding exactly what was acknowledged).
+        holding exactly what was acknowledged). With --kill-after, PID gets
+        SIGKILL right after the K-th acknowledgement, while the next
+        client's Solicit is already on its way: a crash under load.
     dhcp6_clients.py renew IFACE IN.json OUT.json
         every client of IN.json sends a Renew for its address; OUT.json gets
         {duid_hex: address_in_reply}.
@@ -107,10 +109,16 @@ def open_socket(iface):
     return sock, (ALL_SERVERS, 547, 0, scope)
 
 
-def lease(iface, n, out_path, start):
+def lease(iface, n, out_path, kill_after=None, kill_pid=None):
     sock, dest = open_socket(iface)
     got = {}
-    for k in range(start, start + n):
+    for k in range(n):
+        if kill_after is not None and len(got) == kill_after:
+            # The next Solicit goes out first, then the kill: the router
+            # dies with work in hand.
+            sock.sendto(bytes([1]) + os.urandom(3) + opt(1, duid_for(100000 + k)) + ia_na(1), dest)
+            os.kill(kill_pid, 9)
+            kill_after = None
         duid = duid_for(k)
         base = opt(1, duid) + opt(8, b"\x00\x00")
         adv = ask(sock, dest, 1, base + ia_na(1), 2)
@@ -158,8 +166,10 @@ def renew(iface, in_path, out_path):
 def main():
     random.seed()
     if len(sys.argv) >= 5 and sys.argv[1] == "lease":
-        start = int(sys.argv[6]) if len(sys.argv) >= 7 and sys.argv[5] == "--start" else 0
-        lease(sys.argv[2], int(sys.argv[3]), sys.argv[4], start)
+        if len(sys.argv) == 8 and sys.argv[5] == "--kill-after":
+            lease(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[6]), int(sys.argv[7]))
+        else:
+            lease(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) == 5 and sys.argv[1] == "renew":
         renew(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

@@ -214,6 +214,10 @@ lab_teardown_state() {
         while read -r kind a b c; do
             [[ $kind == pid ]] && stop_pid "$a" "$b" "$c"
         done <"$file"
+        # Directories a run made outside its own (bench state on disk).
+        while read -r kind a _; do
+            [[ $kind == dir && $a == /var/tmp/routelet-* ]] && rm -rf -- "$a"
+        done <"$file"
         while read -r kind a _; do
             if [[ $kind == netns ]] && grep -qE "^$a( |$)" <<<"$(ip netns list)"; then
                 ip netns del "$a" 2>/dev/null || lab_log "could not delete namespace $a"

@@ -31,6 +31,13 @@ pub struct Datagram<'a> {
     pub payload: &'a [u8],
 }
 
+impl Datagram<'_> {
+    /// Whether the source is link-local, as a client's should be.
+    pub fn from_link_local(&self) -> bool {
+        is_link_local(&self.src_ip)
+    }
+}
+
 /// Why a punted frame never reached the server (a counter name).
 pub type FrameDrop = &'static str;
 
@@ -86,14 +93,12 @@ pub fn parse(
     if multicast && repr.dst_addr != dhcpv6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS {
         return Err("drop_wrong_group");
     }
-    // A client speaks from its link-local address; a relay agent (port
-    // 547) may use any unicast address.
-    let relay = udp.src_port() == dhcpv6::SERVER_PORT;
+    // A client speaks from its link-local address (RFC 8415 §14); some
+    // (perfdhcp) use a global one, which Kea and dnsmasq accept too: the
+    // reply goes back to it on the same link, and the service counts it.
+    // A relay agent (port 547) may use any unicast address.
     if repr.src_addr.is_multicast() || repr.src_addr.is_unspecified() {
         return Err("drop_bad_source");
-    }
-    if !relay && !is_link_local(&repr.src_addr) && expect_port == dhcpv6::SERVER_PORT {
-        return Err("drop_source_not_link_local");
     }
     Ok(Datagram {
         src_mac: eth.src_addr(),
@@ -203,7 +208,7 @@ mod tests {
         *bad.last_mut().unwrap() ^= 1;
         assert_eq!(parse(&bad, 547, false), Err("drop_udp_checksum"));
         assert_eq!(parse(&frame, 546, false), Err("drop_udp_port"));
-        // A client must use its link-local address.
+        // A global source is taken, and told apart.
         let global: Ipv6Addr = "2001:db8::5".parse().unwrap();
         let frame = build(
             mac,
@@ -214,7 +219,7 @@ mod tests {
             547,
             b"\x0b\0\0\x01",
         );
-        assert_eq!(parse(&frame, 547, false), Err("drop_source_not_link_local"));
+        assert!(!parse(&frame, 547, false).unwrap().from_link_local());
         for cut in 0..frame.len() {
             let _ = parse(&frame[..cut], 547, false);
         }

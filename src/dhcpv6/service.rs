@@ -114,6 +114,9 @@ impl<L: LeaseLog> Service<L> {
                 return;
             }
         };
+        if !dgram.from_link_local() && dgram.src_port == dhcpv6::CLIENT_PORT {
+            self.server.count(iface, "rx_global_source");
+        }
         let incoming = Incoming {
             iface,
             src_mac: dgram.src_mac,

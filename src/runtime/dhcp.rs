@@ -25,8 +25,11 @@ use crate::io::sys::{self, LinkFacts, PacketSocket, RingConfig, SocketFilter};
 
 use super::Shared;
 
-/// Frames waiting for the service; beyond this a punt is dropped.
-pub const QUEUE_FRAMES: usize = 4096;
+/// Frames waiting for the service; beyond this a punt is dropped. Deep
+/// enough to ride out a slow fsync (tens of ms on a busy virtual disk)
+/// at tens of thousands of messages per second; a frame is ~100-200
+/// bytes, so at most a few MiB.
+pub const QUEUE_FRAMES: usize = 32_768;
 
 /// How often leases past their valid lifetime are removed (a scan of
 /// the store).
@@ -361,11 +364,19 @@ pub fn run(
             routes.extend(expired);
             (replies, routes)
         };
-        for out in replies {
-            if let Some(Some(s)) = sockets.get_mut(out.iface) {
-                if let Err(e) = s.send_batch(std::iter::once(out.frame.as_slice())) {
-                    tracing::warn!(error = %e, "DHCPv6: send failed");
-                }
+        // One sendmmsg per interface for the whole batch of replies.
+        for (i, socket) in sockets.iter_mut().enumerate() {
+            let Some(s) = socket else { continue };
+            let mut frames = replies
+                .iter()
+                .filter(|r| r.iface == i)
+                .map(|r| r.frame.as_slice())
+                .peekable();
+            if frames.peek().is_none() {
+                continue;
+            }
+            if let Err(e) = s.send_batch(frames) {
+                tracing::warn!(error = %e, "DHCPv6: send failed");
             }
         }
         routes.dedup();
