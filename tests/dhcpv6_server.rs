@@ -532,7 +532,7 @@ fn relay_forward_is_answered_with_relay_reply_echoing_the_interface_id() {
     relay.extend_from_slice(&c.mac.link_local_ipv6().octets());
     relay.extend_from_slice(&[0, 18, 0, 3, b'e', b't', b'h']);
     relay.extend_from_slice(&[0, 9]);
-    relay.extend_from_slice(&(inner.len() as u16).to_be_bytes());
+    relay.extend_from_slice(&u16::try_from(inner.len()).unwrap().to_be_bytes());
     relay.extend_from_slice(&inner);
     let agent = EthernetAddress([0x02, 0, 0, 0, 0, 0x77]);
     let f = frame::build(

@@ -500,10 +500,10 @@ impl Server {
                 Some(id) if *id != self.duid => return Err(Drop::WrongServerId),
                 Some(_) => {}
             },
-            MessageType::InformationRequest => {
-                if server_id.as_ref().is_some_and(|id| *id != self.duid) {
-                    return Err(Drop::WrongServerId);
-                }
+            MessageType::InformationRequest
+                if server_id.as_ref().is_some_and(|id| *id != self.duid) =>
+            {
+                return Err(Drop::WrongServerId)
             }
             _ => {}
         }

@@ -350,7 +350,7 @@ impl LeaseStore {
             let Ok(net) = Ipv6Net::new(Ipv6Addr::from(addr), len) else {
                 continue;
             };
-            if self.is_free_for(&net, client, now) && self.leases.get(&net).is_none() {
+            if self.is_free_for(&net, client, now) && !self.leases.contains_key(&net) {
                 return Some(net);
             }
         }
