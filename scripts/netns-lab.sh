@@ -424,6 +424,19 @@ cmd_demo() {
     else
         show ip -n "$NS_RT" neigh show
     fi
+    if [[ $ROUTER == routelet ]] && command -v dhclient >/dev/null; then
+        heading "DHCPv6-stateful, applied live: dhclient -6 in the VM gets a lease from routelet's server"
+        show timeout 10 "$LAB_BIN" ctl --socket "$LAB_SOCK" apply "$LAB_DIR/stateful.toml"
+        dhcp_hook
+        show timeout 15 ip netns exec "$NS_VM" dhclient -6 -1 -v -lf "$LAB_DIR/dhclient.leases" \
+            -pf "$LAB_DIR/dhclient.pid" -sf "$DHCP_HOOK" vm0
+        show ip -n "$NS_VM" -6 addr show dev vm0 scope global
+        heading "the lease, on disk in routelet's journal before the Reply left"
+        show timeout 10 "$LAB_BIN" ctl --socket "$LAB_SOCK" show leases
+        if [[ -s $LAB_DIR/dhclient.pid ]]; then
+            kill -TERM "$(cat "$LAB_DIR/dhclient.pid")" 2>/dev/null || true
+        fi
+    fi
     heading "down"
     if [[ $ROUTER == routelet ]]; then
         lab_routelet_stop && echo "routelet exited 0 on SIGTERM (final RA sent)"

@@ -695,7 +695,7 @@ mod tests {
         assert_eq!(e.code, ErrorCode::UnknownCommand);
         assert_eq!(
             e.message,
-            "unknown command \"reboot\"; known: status, show, apply, route"
+            "unknown command \"reboot\"; known: status, show, apply, route, lease"
         );
     }
 
@@ -764,6 +764,38 @@ mod tests {
             let mut out = Vec::new();
             r.write_line(&mut out).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), r.to_line());
+        }
+    }
+
+    #[test]
+    fn lease_release_parses_addresses_and_prefixes() {
+        let r = Request::from_line(
+            br#"{"cmd":"lease","op":"release","address":"2001:db8:cafe::4/128"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Request::Lease(LeaseRequest::Release {
+                address: "2001:db8:cafe::4/128".parse().unwrap()
+            })
+        );
+        assert!(r.is_mutation());
+        assert_eq!(Request::from_line(r.to_line().as_bytes()).unwrap(), r);
+        let r = Request::from_line(
+            br#"{"cmd":"lease","op":"release","address":"2001:db8:face:1::/64"}"#,
+        );
+        assert!(r.is_ok());
+        for bad in [
+            r#"{"cmd":"lease","op":"release","address":"198.51.100.4/32"}"#,
+            r#"{"cmd":"lease","op":"release","address":"not an address"}"#,
+            r#"{"cmd":"lease","op":"release"}"#,
+            r#"{"cmd":"lease","op":"grab","address":"2001:db8::1/128"}"#,
+        ] {
+            assert_eq!(
+                Request::from_line(bad.as_bytes()).unwrap_err().code,
+                ErrorCode::BadRequest,
+                "{bad}"
+            );
         }
     }
 
