@@ -319,8 +319,14 @@ pd_client_from() {
     fi
     addr=$(vm_global_in "$text")
     wait_until 10 "$addr to leave DAD" no_tentative "$NS_VM" || true
+    local shown
+    shown=$(ctl show subnets 2>&1 | grep -oE "\(from $text[0-9a-f:]*/64, preferred [^,]+, valid [^)]+\)" | head -n 1)
+    if [[ -z $shown ]]; then
+        fail "$name" "ctl show subnets does not say where lab-pd's prefix came from: $(ctl show subnets 2>&1 | grep lab-pd | tr -s ' ')"
+        return 1
+    fi
     if why=$(ping_ok "$NS_VM" 6 "$EXT6" -I "$addr"); then
-        pass "$name ($server delegated a /64 of $pool; the VM formed $addr from routelet's RA and pings $EXT6 from it, $why of 3)"
+        pass "$name ($server delegated a /64 of $pool, show subnets: $shown; the VM formed $addr from routelet's RA and pings $EXT6 from it, $why of 3)"
     else
         fail "$name" "the VM has $addr but cannot ping $EXT6 from it (${why:-ping failed})"
         return 1

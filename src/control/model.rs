@@ -102,6 +102,29 @@ pub struct SubnetRow {
     pub dns: Vec<String>,
     #[serde(default)]
     pub domain_search: Vec<String>,
+    /// For a `use_prefix_delegation` subnet: where its /64 came from
+    /// (`delegated from PREFIX`), and the delegation's lifetimes left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<DelegationInfo>,
+}
+
+/// Where a prefix-delegation subnet's prefix came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationInfo {
+    /// The prefix the upstream delegated, `None` while none is held.
+    #[serde(default)]
+    pub delegated: Option<String>,
+    /// The upstream server's DUID.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Lifetimes left, seconds; `None`: infinite (or no prefix).
+    #[serde(default)]
+    pub preferred_secs: Option<u64>,
+    #[serde(default)]
+    pub valid_secs: Option<u64>,
+    /// Earlier prefixes still advertised deprecated: `prefix (valid Ns)`.
+    #[serde(default)]
+    pub deprecated: Vec<String>,
 }
 
 /// One row of `show routes`: one route of the RIB.
@@ -339,6 +362,7 @@ impl SubnetRow {
                 .map(|d| d.to_string())
                 .collect(),
             domain_search: subnet.domain_search.clone(),
+            delegation: None,
         }
     }
 

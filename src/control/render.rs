@@ -164,11 +164,27 @@ fn subnets(rows: Vec<SubnetRow>) -> String {
             (None, _) if v6 => "none".into(),
             (None, _) => "-".into(),
         };
-        let cidr = match r.cidr {
+        let mut cidr = match r.cidr {
             Some(c) => c,
             None if v6 => "<delegated>".into(),
             None => "-".into(),
         };
+        if let Some(d) = &r.delegation {
+            let life = |s: Option<u64>| s.map_or("forever".to_string(), duration);
+            match &d.delegated {
+                Some(p) => {
+                    cidr.push_str(&format!(
+                        " (from {p}, preferred {}, valid {})",
+                        life(d.preferred_secs),
+                        life(d.valid_secs)
+                    ));
+                }
+                None => cidr.push_str(" (waiting for a delegation)"),
+            }
+            for old in &d.deprecated {
+                cidr.push_str(&format!("; deprecated {old}"));
+            }
+        }
         t.row(vec![
             r.name,
             format!("v{}", r.ip_version),

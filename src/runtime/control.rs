@@ -206,6 +206,59 @@ impl RuntimeBackend {
         Ok(rib)
     }
 
+    /// Where each prefix-delegation subnet's /64 came from, and what is
+    /// being renumbered away.
+    fn add_delegation(&self, rows: &mut [SubnetRow]) {
+        let Ok(d) = self.shared.delegation.lock() else {
+            return;
+        };
+        let source = match self.shared.source.lock() {
+            Ok(s) => s.clone(),
+            Err(_) => return,
+        };
+        let now = super::pd::now(&self.shared);
+        for row in rows.iter_mut() {
+            let is_pd = source
+                .subnets
+                .iter()
+                .any(|s| s.name == row.name && s.use_prefix_delegation);
+            if !is_pd {
+                continue;
+            }
+            let iface = row.interface.clone().unwrap_or_default();
+            row.delegation = Some(crate::control::model::DelegationInfo {
+                delegated: d.binding.as_ref().map(|b| b.prefix.to_string()),
+                server: d
+                    .binding
+                    .as_ref()
+                    .map(|b| crate::control::model::duid_text(&b.server_id)),
+                preferred_secs: d
+                    .binding
+                    .as_ref()
+                    .and_then(|b| b.preferred_remaining(now))
+                    .map(|t| t.as_secs()),
+                valid_secs: d
+                    .binding
+                    .as_ref()
+                    .and_then(|b| b.valid_remaining(now))
+                    .map(|t| t.as_secs()),
+                deprecated: d
+                    .renumbering
+                    .deprecated
+                    .iter()
+                    .filter(|p| p.iface == iface && p.valid_until > now)
+                    .map(|p| {
+                        format!(
+                            "{} (valid {}s)",
+                            p.prefix,
+                            p.valid_until.saturating_since(now).as_secs()
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
+
     /// Every DHCPv6 lease, as rows.
     fn lease_rows(&self) -> Vec<crate::control::model::LeaseRow> {
         let now = super::dhcp::unix_now();
@@ -292,7 +345,11 @@ impl Backend for RuntimeBackend {
                     .source
                     .lock()
                     .map_err(|_| ControlError::internal("config lock poisoned"))?;
-                to_value(&SubnetRow::all_from_config(&source))
+                let running = super::running_config(&self.shared, &source);
+                drop(source);
+                let mut rows = SubnetRow::all_from_config(&running);
+                self.add_delegation(&mut rows);
+                to_value(&rows)
             }
             ShowWhat::Routes => to_value(&self.route_rows()?),
             ShowWhat::Neighbors => to_value(&self.neighbor_rows()),
