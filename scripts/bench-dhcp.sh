@@ -142,20 +142,33 @@ main() {
         ip -n "$NS_RT" addr flush dev qr0 scope global
     done
 
-    # routelet, its journal on the same disk.
+    # routelet, its journal on the same disk: one worker per CPU (the
+    # default), then one worker.
     in_rt sysctl -qw net.ipv6.conf.qr0.disable_ipv6=1
-    ip netns exec "$NS_RT" "$LAB_BIN" run --config "$LAB_DIR/dhcp-bench.toml" \
-        --state-dir "$disk/routelet" >>"$LAB_LOG" 2>&1 &
-    LAB_ROUTELET_PID=$!
-    lab_track "$LAB_ROUTELET_PID" routelet
-    wait_until "$LAB_STEP_TIMEOUT" "routelet's control socket" lab_routelet_ready || lab_die "routelet did not start"
-    bench routelet "$LAB_ROUTELET_PID"
+    local workers label
+    for workers in "" 1; do
+        label=routelet
+        [[ -n $workers ]] && label="routelet (1 worker)"
+        rm -rf "$disk/routelet"
+        local args=(run --config "$LAB_DIR/dhcp-bench.toml" --state-dir "$disk/routelet")
+        [[ -n $workers ]] && args+=(--workers "$workers")
+        ip netns exec "$NS_RT" "$LAB_BIN" "${args[@]}" >>"$LAB_LOG" 2>&1 &
+        LAB_ROUTELET_PID=$!
+        lab_track "$LAB_ROUTELET_PID" routelet
+        wait_until "$LAB_STEP_TIMEOUT" "routelet's control socket" lab_routelet_ready || lab_die "routelet did not start"
+        bench "$label" "$LAB_ROUTELET_PID"
+        ctl show stats | sed -n '/^dhcpv6-server$/,/drops/p' | grep -E 'journal_commits|leases|queue_full|replies_withheld' |
+            tr -s ' ' | sed "s/^/  $label:/" >>"$disk/summary"
+        lab_routelet_stop || true
+    done
     echo
-    ctl show stats | sed -n '/^dhcpv6-server$/,/drops/p' | grep -E 'journal_commits|leases|queue_full|replies_withheld' | sed 's/^/routelet /'
-    lab_routelet_stop || true
-
+    cat "$disk/summary"
     echo
     local k=${BEST[kea-dhcp6]:-0} kmt=${BEST["kea-dhcp6 (2 threads)"]:-0} r=${BEST[routelet]:-0}
+    if ((${BEST["routelet (1 worker)"]:-0} > r)); then
+        r=${BEST["routelet (1 worker)"]}
+        BEST_US[routelet]=${BEST_US["routelet (1 worker)"]}
+    fi
     awk -v r="$r" -v k="$k" -v kmt="$kmt" -v ru="${BEST_US[routelet]:-0}" -v ku="${BEST_US[kea-dhcp6]:-0}" \
         -v kmu="${BEST_US["kea-dhcp6 (2 threads)"]:-0}" 'BEGIN {
         printf "best exchanges/s: routelet %d, kea-dhcp6 %d, kea-dhcp6 (2 threads) %d\n", r, k, kmt

@@ -256,7 +256,8 @@ impl Backend for Fake {
                 ConfigView::from_config(self.generation.load(Ordering::SeqCst), &config)
                     .map_err(ControlError::internal)?,
             )?,
-            ShowWhat::Leases | ShowWhat::Flows => panic!("server must not ask for {what}"),
+            ShowWhat::Leases => serde_json::to_value(leases())?,
+            ShowWhat::Flows => panic!("server must not ask for {what}"),
         })
     }
 
@@ -424,7 +425,7 @@ fn every_command_round_trips_on_one_connection() {
     for what in ShowWhat::ALL {
         let reply = c.ask(&Request::Show { what }.to_line());
         match what {
-            ShowWhat::Leases | ShowWhat::Flows => {
+            ShowWhat::Flows => {
                 let Err(e) = reply.0 else { panic!("{what}") };
                 assert_eq!(e.code.as_str(), "not_supported");
                 assert!(e
@@ -462,6 +463,7 @@ fn every_command_round_trips_on_one_connection() {
             "show subnets",
             "show routes",
             "show neighbors",
+            "show leases",
             "show stats",
             "show config",
             "apply",
@@ -900,15 +902,50 @@ fn ctl_renders_config() {
     handle.shutdown();
 }
 
+/// One lease for the fake backend's `show leases`.
+fn leases() -> Vec<routelet::control::model::LeaseRow> {
+    vec![routelet::control::model::LeaseRow {
+        kind: "address".into(),
+        address: "2001:db8:cafe::4".into(),
+        duid: "00:03:00:01:fa:16:3e:79:5a:cc".into(),
+        iaid: 1,
+        mac: Some("fa:16:3e:79:5a:cc".into()),
+        port: Some("vm1".into()),
+        interface: "qr0".into(),
+        subnet: Some("v6-sub".into()),
+        state: "bound".into(),
+        reserved: true,
+        preferred_secs: 3600,
+        valid_secs: 7200,
+        via: None,
+    }]
+}
+
 #[test]
 fn ctl_unsupported_show_exits_1() {
     let (_dir, path, _fake, handle) = start(ControlLimits::default());
-    let (status, out, err) = ctl(&["--socket", path.to_str().unwrap(), "show", "leases"]);
+    let (status, out, err) = ctl(&["--socket", path.to_str().unwrap(), "show", "flows"]);
     assert_eq!(status, EXIT_ERROR);
     assert_eq!(out, "");
     assert_eq!(
         err,
-        "routelet ctl: not_supported: show leases is not supported yet: this routelet has no DHCPv6 server (it comes in a later release)\n"
+        "routelet ctl: not_supported: show flows is not supported yet: this routelet has no security groups (they come in a later release)\n"
+    );
+    // Leases are served and drawn as a table; `lease release` of an
+    // address the fake holds no lease for is refused by the default
+    // backend method (this fake runs no DHCPv6 server).
+    let sock = path.to_str().unwrap();
+    let (status, out, _) = ctl(&["--socket", sock, "show", "leases"]);
+    assert_eq!(status, EXIT_OK);
+    assert!(
+        out.starts_with("ADDRESS") && out.contains("2001:db8:cafe::4"),
+        "{out}"
+    );
+    let (status, _, err) = ctl(&["--socket", sock, "lease", "release", "2001:db8:cafe::4"]);
+    assert_eq!(status, EXIT_ERROR);
+    assert!(
+        err.contains("not_supported: this router runs no DHCPv6 server"),
+        "{err}"
     );
     handle.shutdown();
 }
