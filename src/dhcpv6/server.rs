@@ -335,7 +335,9 @@ fn tx_name(t: MessageType) -> &'static str {
 #[derive(Debug)]
 pub struct Server {
     duid: Vec<u8>,
-    serve: ServeConfig,
+    /// Shared with each message's handling, so that it can borrow the
+    /// interface's config while the counters change (no copy per message).
+    serve: std::sync::Arc<ServeConfig>,
     counters: Vec<Counters>,
 }
 
@@ -345,7 +347,7 @@ impl Server {
         let counters = vec![Counters::default(); serve.ifaces.len()];
         Server {
             duid,
-            serve,
+            serve: std::sync::Arc::new(serve),
             counters,
         }
     }
@@ -373,7 +375,7 @@ impl Server {
                 }
             }
         }
-        self.serve = serve;
+        self.serve = std::sync::Arc::new(serve);
         self.counters = counters;
     }
 
@@ -398,11 +400,11 @@ impl Server {
     /// Handles one message; `now` in UNIX seconds. Never panics.
     pub fn handle(&mut self, store: &mut LeaseStore, msg: &Incoming<'_>, now: u64) -> Outcome {
         let mut out = Outcome::default();
-        let Some(Some(iface)) = self.serve.ifaces.get(msg.iface) else {
+        let serve = std::sync::Arc::clone(&self.serve);
+        let Some(Some(iface)) = serve.ifaces.get(msg.iface) else {
             self.count(msg.iface, Drop::NotServed.as_str());
             return out;
         };
-        let iface = iface.clone();
         let first = msg.payload.first().copied().unwrap_or(0);
         let result = if first == wire::RELAY_FORW {
             match wire::parse_relay_forward(msg.payload) {
@@ -414,7 +416,7 @@ impl Server {
                         src_ip: relay.peer_addr,
                         ..*msg
                     };
-                    match self.answer(store, &iface, &inner, link, false, now, &mut out) {
+                    match self.answer(store, &serve, iface, &inner, link, false, now, &mut out) {
                         Ok(Some(reply)) => match wire::emit_relay_reply(&relay, &reply) {
                             Ok(bytes) => {
                                 out.to_relay = true;
@@ -430,7 +432,8 @@ impl Server {
         } else {
             self.answer(
                 store,
-                &iface,
+                &serve,
+                iface,
                 msg,
                 None,
                 msg.src_mac.0 != [0; 6],
@@ -454,6 +457,7 @@ impl Server {
     fn answer(
         &mut self,
         store: &mut LeaseStore,
+        serve: &ServeConfig,
         iface: &IfaceServe,
         msg: &Incoming<'_>,
         link_addr: Option<Ipv6Addr>,
@@ -556,7 +560,7 @@ impl Server {
             return self.finish(msg.iface, reply).map(Some);
         }
         let ctx = Ctx {
-            serve: &self.serve,
+            serve,
             iface,
             subnets: &subnets,
             duid: &duid,
