@@ -122,7 +122,8 @@ drop_reasons! {
     Ipv4LocalUnhandled => "ipv4_local_unhandled",
     /// UDP to a router address on a port no service listens on (ICMP port unreachable sent, rate permitting).
     UdpPortUnreachable => "udp_port_unreachable",
-    /// Frame for a local service (DHCPv6) that this process does not run.
+    /// Frame for a local service (DHCPv6) that this process does not run
+    /// (`replay` of a config without one; `run` always runs it).
     PuntNoService => "punt_no_service",
     /// Frame for a local service dropped: the service's queue is full.
     PuntQueueFull => "punt_queue_full",
