@@ -246,6 +246,34 @@ fn the_real_clients_information_requests_are_answered() {
 }
 
 #[test]
+fn the_real_clients_stateful_exchange_is_answered_as_far_as_it_can_be() {
+    // dhclient -6 from the talk's capture: its Solicits are answered with
+    // Advertises from the pool, with the VM's reservation first; its
+    // Requests, Renew and Release name the reference router's DUID, not
+    // this server's, so they are dropped and counted (RFC 8415 §16).
+    let report = routelet::replay::replay_frames(
+        &stateful(),
+        "qr0",
+        routelet::io::pcap::read_capture(
+            &common::root().join("testdata/pcap/dhcpv6-stateful-client.pcapng"),
+        )
+        .unwrap()
+        .iter()
+        .map(|f| (f.timestamp, f.iface.as_deref(), f.data.as_slice()))
+        .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let counters: std::collections::BTreeMap<_, _> = report.dhcpv6[0].1.iter().cloned().collect();
+    assert_eq!(counters.get("rx_solicit"), Some(&3));
+    assert_eq!(counters.get("tx_advertise"), Some(&3));
+    assert_eq!(counters.get("drop_wrong_server_id"), Some(&5));
+    assert!(
+        report.leases.is_empty(),
+        "nothing was requested of this server"
+    );
+}
+
+#[test]
 fn stateless_solicit_gets_no_addrs_avail_with_the_other_configuration() {
     let mut svc = service(&example("dhcpv6-stateless"));
     let c = Client::vm();
