@@ -109,8 +109,10 @@ check_dhcp_stateful() {
     fi
     addr=$(grep -m 1 -oE 'reason=BOUND6 addr=[^ ]+' "$LAB_DIR/dhclient.events")
     addr=${addr##*addr=}
-    if lease_listed "$addr"; then
-        pass "$name-pool ($addr from the pool 2001:db8:cafe::100-1ff, listed by ctl show leases)"
+    if ! grep -q 'option dhcp6.server-id 0:3:0:1:fa:16:3e:11:11:1;' "$LAB_DIR/dhclient.leases" 2>/dev/null; then
+        fail "$name-pool" "the server identifier is not the DUID-LL of qr0 ($MAC_QR0): $(grep server-id "$LAB_DIR/dhclient.leases" 2>/dev/null | head -n 1)"
+    elif lease_listed "$addr"; then
+        pass "$name-pool ($addr from the pool 2001:db8:cafe::100-1ff, server DUID-LL of qr0, listed by ctl show leases)"
     else
         fail "$name-pool" "bound to $addr but ctl show leases does not list it"
     fi

@@ -21,6 +21,7 @@ use crate::dhcpv6::journal::Journal;
 use crate::dhcpv6::server::{duid_ll, RouteChange, ServeConfig, Server};
 use crate::dhcpv6::service::{LeaseLog, Service};
 use crate::dhcpv6::store::{Lease, LeaseStore};
+use crate::engine::CompiledConfig;
 use crate::io::sys::{self, LinkFacts, PacketSocket, RingConfig, SocketFilter};
 
 use super::Shared;
@@ -175,9 +176,11 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The server DUID: kept in `state_dir/server-duid` (hex); made from the
-/// first serving interface's MAC (DUID-LL) the first time.
-fn server_duid(state_dir: &Path, serve: &ServeConfig) -> io::Result<Vec<u8>> {
+/// The server DUID: kept in `state_dir/server-duid` (hex); made the first
+/// time from the MAC (DUID-LL) of the first tenant interface (else the
+/// first interface): a router that starts without a DHCPv6 subnet and gets
+/// one by `apply` still has a real one.
+fn server_duid(state_dir: &Path, compiled: &CompiledConfig) -> io::Result<Vec<u8>> {
     let path = state_dir.join("server-duid");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let hex: String = text.chars().filter(|c| c.is_ascii_hexdigit()).collect();
@@ -189,7 +192,14 @@ fn server_duid(state_dir: &Path, serve: &ServeConfig) -> io::Result<Vec<u8>> {
         }
         tracing::warn!(path = %path.display(), "unreadable server DUID: making a new one");
     }
-    let duid = duid_ll(serve.first_mac().unwrap_or_default());
+    let mac = compiled
+        .ifaces
+        .iter()
+        .find(|i| !i.external)
+        .or(compiled.ifaces.first())
+        .map(|i| i.mac)
+        .unwrap_or_default();
+    let duid = duid_ll(mac);
     let text: String = duid.iter().map(|b| format!("{b:02x}")).collect();
     let tmp = state_dir.join("server-duid.tmp");
     std::fs::write(&tmp, format!("{text}\n"))?;
@@ -220,7 +230,7 @@ pub fn open(
     if bad > 0 {
         tracing::warn!(records = bad, "lease journal: unreadable records skipped");
     }
-    let duid = server_duid(state_dir, &serve)
+    let duid = server_duid(state_dir, &compiled)
         .map_err(|e| format!("{}: server DUID: {e}", state_dir.display()))?;
     tracing::info!(leases = store.len(), "DHCPv6 leases recovered");
     let service = Service::new(Server::new(duid, serve), store, journal);
@@ -395,4 +405,35 @@ pub fn run(
         }
     }
     tracing::debug!("DHCPv6 service stopped");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A router that starts without any DHCPv6 subnet (as the lab does,
+    /// before `apply`) still gets the DUID-LL of its tenant interface, and
+    /// keeps it across restarts.
+    #[test]
+    fn the_server_duid_is_the_tenant_interfaces_and_stays() {
+        let config =
+            crate::config::Config::from_toml_str(include_str!("../../examples/slaac.toml"))
+                .unwrap();
+        let links = crate::engine::LinkInfo::synthetic(&config);
+        let compiled = CompiledConfig::build(&config, &links).unwrap();
+        let dir = std::env::temp_dir().join(format!("routelet-duid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let duid = server_duid(&dir, &compiled).unwrap();
+        let qr0 = compiled.ifaces.iter().find(|i| !i.external).unwrap().mac;
+        assert_eq!(duid, duid_ll(qr0));
+        assert_ne!(qr0.0, [0; 6]);
+        std::fs::write(dir.join("server-duid"), "000300010a0b0c0d0e0f\n").unwrap();
+        assert_eq!(
+            server_duid(&dir, &compiled).unwrap(),
+            [0, 3, 0, 1, 10, 11, 12, 13, 14, 15]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
