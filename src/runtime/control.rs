@@ -193,17 +193,7 @@ impl RuntimeBackend {
 
     /// The RIB the workers should run: the config's plus runtime routes.
     fn rib_with_runtime(&self, config: &CompiledConfig) -> Result<Rib, ControlError> {
-        let mut rib = config.rib.clone();
-        let routes = self
-            .shared
-            .runtime_routes
-            .lock()
-            .map_err(|_| ControlError::internal("route table lock poisoned"))?;
-        for (dest, hop) in routes.iter() {
-            rib.insert(RouteSource::Runtime, *dest, *hop)
-                .map_err(|e| ControlError::bad_request(e.to_string()))?;
-        }
-        Ok(rib)
+        rib_with_runtime(&self.shared, config)
     }
 
     /// Where each prefix-delegation subnet's /64 came from, and what is
@@ -280,22 +270,28 @@ impl RuntimeBackend {
     }
 }
 
-/// Recompiles the running config's FIB with the runtime routes (those of
-/// `ctl route add` and of delegated prefixes) and wakes the workers.
+/// `config`'s RIB plus the runtime routes (those of `ctl route add` and of
+/// delegated prefixes).
+pub fn rib_with_runtime(shared: &Shared, config: &CompiledConfig) -> Result<Rib, ControlError> {
+    let mut rib = config.rib.clone();
+    let routes = shared
+        .runtime_routes
+        .lock()
+        .map_err(|_| ControlError::internal("route table lock poisoned"))?;
+    for (dest, hop) in routes.iter() {
+        rib.insert(RouteSource::Runtime, *dest, *hop)
+            .map_err(|e| ControlError::bad_request(e.to_string()))?;
+    }
+    Ok(rib)
+}
+
+/// Recompiles the running config's FIB with the runtime routes and wakes
+/// the workers.
 pub fn republish(shared: &Shared) -> Result<(), ControlError> {
     let config = shared.config.load_full();
-    let mut rib = config.rib.clone();
-    {
-        let routes = shared
-            .runtime_routes
-            .lock()
-            .map_err(|_| ControlError::internal("route table lock poisoned"))?;
-        for (dest, hop) in routes.iter() {
-            rib.insert(RouteSource::Runtime, *dest, *hop)
-                .map_err(|e| ControlError::bad_request(e.to_string()))?;
-        }
-    }
-    config.fib.store(rib.compile());
+    config
+        .fib
+        .store(rib_with_runtime(shared, &config)?.compile());
     shared.wake_all();
     Ok(())
 }

@@ -209,19 +209,21 @@ impl PdDriver {
     }
 }
 
-/// Recompiles the running config (after a delegation change) with the
-/// runtime routes, and swaps it in.
+/// Recompiles the running config (after a delegation change) and swaps it
+/// in with the runtime routes already in its FIB, as `apply` does: no
+/// worker ever sees the new config without the delegated prefixes' routes.
 pub fn swap_running(shared: &Shared) -> Result<u64, String> {
     let source = shared
         .source
         .lock()
         .map_err(|_| "config lock poisoned".to_string())?;
     let compiled = super::compile_running(shared, &source).map_err(|e| e.to_string())?;
-    let compiled = Arc::new(compiled);
-    shared.config.store(Arc::clone(&compiled));
+    let rib = super::control::rib_with_runtime(shared, &compiled).map_err(|e| e.to_string())?;
+    compiled.fib.store(rib.compile());
+    shared.config.store(Arc::new(compiled));
     let generation = shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
     drop(source);
-    super::control::republish(shared).map_err(|e| e.to_string())?;
+    shared.wake_all();
     tracing::info!(generation, "config renumbered");
     Ok(generation)
 }
