@@ -583,9 +583,9 @@ impl Server {
                 } else {
                     reply.opts_mut().insert(DhcpOption::Preference(PREFERENCE));
                 }
-                assign(&ctx, store, &req, &mut reply, commit, false, out);
+                assign(&ctx, store, &req, &mut reply, commit, out);
             }
-            MessageType::Request => assign(&ctx, store, &req, &mut reply, true, false, out),
+            MessageType::Request => assign(&ctx, store, &req, &mut reply, true, out),
             MessageType::Renew => extend(&ctx, store, &req, &mut reply, false, out),
             MessageType::Rebind => extend(&ctx, store, &req, &mut reply, true, out),
             MessageType::Release => {
@@ -634,6 +634,81 @@ struct Ctx<'a> {
     mac: Option<EthernetAddress>,
     src_ip: Ipv6Addr,
     now: u64,
+}
+
+impl Ctx<'_> {
+    /// The key of the client's IA `iaid`.
+    fn key(&self, iaid: u32, kind: LeaseKind) -> ClientKey {
+        ClientKey {
+            duid: self.duid.to_vec(),
+            iaid,
+            kind,
+        }
+    }
+
+    /// Binds `prefix` (an address as a /128, or a delegated prefix) to the
+    /// client's IA `key` with `settings`' lifetimes from now: the lease in
+    /// the store, its record for the journal, and for a delegated prefix
+    /// the route via the requester.
+    fn bind(
+        &self,
+        store: &mut LeaseStore,
+        out: &mut Outcome,
+        key: &ClientKey,
+        prefix: Ipv6Net,
+        (scope, port): (&str, Option<String>),
+        settings: &Dhcpv6Settings,
+    ) {
+        let delegated = key.kind == LeaseKind::Prefix;
+        let lease = Lease {
+            kind: key.kind,
+            prefix,
+            duid: key.duid.clone(),
+            iaid: key.iaid,
+            mac: self.mac.map(|m| m.0),
+            iface: self.iface.name.clone(),
+            scope: scope.to_owned(),
+            port,
+            state: LeaseState::Bound,
+            preferred_until: self
+                .now
+                .saturating_add(u64::from(settings.preferred_lifetime)),
+            valid_until: self.now.saturating_add(u64::from(settings.valid_lifetime)),
+            via: delegated.then_some(self.src_ip),
+        };
+        out.records.push(Record::Put {
+            lease: lease.clone(),
+        });
+        if delegated {
+            out.routes.push(RouteChange::Add {
+                prefix,
+                via: self.src_ip,
+                iface: self.iface.name.clone(),
+            });
+        }
+        store.insert(lease);
+    }
+}
+
+/// An IA Address option.
+fn ia_addr(addr: Ipv6Addr, preferred_life: u32, valid_life: u32) -> DhcpOption {
+    DhcpOption::IAAddr(IAAddr {
+        addr,
+        preferred_life,
+        valid_life,
+        opts: DhcpOptions::new(),
+    })
+}
+
+/// An IA Prefix option.
+fn ia_prefix(prefix_ip: Ipv6Addr, prefix_len: u8, preferred: u32, valid: u32) -> DhcpOption {
+    DhcpOption::IAPrefix(IAPrefix {
+        preferred_lifetime: preferred,
+        valid_lifetime: valid,
+        prefix_len,
+        prefix_ip,
+        opts: DhcpOptions::new(),
+    })
 }
 
 fn status(code: Status, msg: &str) -> DhcpOption {
@@ -827,7 +902,6 @@ fn assign(
     req: &Message,
     reply: &mut Message,
     commit: bool,
-    _rebind: bool,
     out: &mut Outcome,
 ) {
     let stateful = ctx.subnets.iter().any(|s| s.stateful);
@@ -837,11 +911,7 @@ fn assign(
     let na: Vec<IANA> = ia_nas(req).cloned().collect();
     for (n, ia) in na.iter().enumerate() {
         any_na = true;
-        let key = ClientKey {
-            duid: ctx.duid.to_vec(),
-            iaid: ia.id,
-            kind: LeaseKind::Address,
-        };
+        let key = ctx.key(ia.id, LeaseKind::Address);
         let hints: Vec<Ipv6Addr> = ia_addrs(&ia.opts).map(|a| a.addr).collect();
         let picked = if stateful {
             pick_address(ctx, store, &key, &hints, &taken, n == 0)
@@ -864,41 +934,19 @@ fn assign(
                 let (t1, t2, pl, vl) = timers(&s.settings);
                 out_ia.t1 = t1;
                 out_ia.t2 = t2;
-                out_ia.opts.insert(DhcpOption::IAAddr(IAAddr {
-                    addr,
-                    preferred_life: pl,
-                    valid_life: vl,
-                    opts: DhcpOptions::new(),
-                }));
+                out_ia.opts.insert(ia_addr(addr, pl, vl));
                 if commit {
-                    let lease = Lease {
-                        kind: LeaseKind::Address,
-                        prefix: host(addr),
-                        duid: ctx.duid.to_vec(),
-                        iaid: ia.id,
-                        mac: ctx.mac.map(|m| m.0),
-                        iface: ctx.iface.name.clone(),
-                        scope: s.name.clone(),
-                        port,
-                        state: LeaseState::Bound,
-                        preferred_until: ctx.now.saturating_add(u64::from(pl)),
-                        valid_until: ctx.now.saturating_add(u64::from(vl)),
-                        via: None,
-                    };
                     // An IA that held another address gives it up.
                     let old: Vec<Ipv6Net> = store
                         .client_leases(&key)
-                        .filter(|l| l.prefix != lease.prefix && l.state == LeaseState::Bound)
+                        .filter(|l| l.prefix != host(addr) && l.state == LeaseState::Bound)
                         .map(|l| l.prefix)
                         .collect();
                     for p in old {
                         store.remove(&p);
                         out.records.push(Record::Del { prefix: p });
                     }
-                    out.records.push(Record::Put {
-                        lease: lease.clone(),
-                    });
-                    store.insert(lease);
+                    ctx.bind(store, out, &key, host(addr), (&s.name, port), &s.settings);
                 } else {
                     store.offer(host(addr), key, ctx.now);
                 }
@@ -941,11 +989,7 @@ fn delegate(
     commit: bool,
     out: &mut Outcome,
 ) -> IAPD {
-    let key = ClientKey {
-        duid: ctx.duid.to_vec(),
-        iaid: ia.id,
-        kind: LeaseKind::Prefix,
-    };
+    let key = ctx.key(ia.id, LeaseKind::Prefix);
     let mut out_ia = IAPD {
         id: ia.id,
         t1: 0,
@@ -1011,37 +1055,11 @@ fn delegate(
     let (t1, t2, pl, vl) = timers(&pool.settings);
     out_ia.t1 = t1;
     out_ia.t2 = t2;
-    out_ia.opts.insert(DhcpOption::IAPrefix(IAPrefix {
-        preferred_lifetime: pl,
-        valid_lifetime: vl,
-        prefix_len: net.prefix_len(),
-        prefix_ip: net.network(),
-        opts: DhcpOptions::new(),
-    }));
+    out_ia
+        .opts
+        .insert(ia_prefix(net.network(), net.prefix_len(), pl, vl));
     if commit {
-        let lease = Lease {
-            kind: LeaseKind::Prefix,
-            prefix: net,
-            duid: ctx.duid.to_vec(),
-            iaid: ia.id,
-            mac: ctx.mac.map(|m| m.0),
-            iface: ctx.iface.name.clone(),
-            scope: pool.name.clone(),
-            port: None,
-            state: LeaseState::Bound,
-            preferred_until: now.saturating_add(u64::from(pl)),
-            valid_until: now.saturating_add(u64::from(vl)),
-            via: Some(ctx.src_ip),
-        };
-        out.records.push(Record::Put {
-            lease: lease.clone(),
-        });
-        out.routes.push(RouteChange::Add {
-            prefix: net,
-            via: ctx.src_ip,
-            iface: ctx.iface.name.clone(),
-        });
-        store.insert(lease);
+        ctx.bind(store, out, &key, net, (&pool.name, None), &pool.settings);
     } else {
         store.offer(net, key, now);
     }
@@ -1060,11 +1078,7 @@ fn extend(
 ) {
     let na: Vec<IANA> = ia_nas(req).cloned().collect();
     for ia in &na {
-        let key = ClientKey {
-            duid: ctx.duid.to_vec(),
-            iaid: ia.id,
-            kind: LeaseKind::Address,
-        };
+        let key = ctx.key(ia.id, LeaseKind::Address);
         let mut out_ia = IANA {
             id: ia.id,
             t1: 0,
@@ -1097,66 +1111,29 @@ fn extend(
                             && !in_pools(s, a.addr)
                             && !s.reservations.iter().any(|(_, ra, _)| *ra == a.addr))
                     {
-                        out_ia.opts.insert(DhcpOption::IAAddr(IAAddr {
-                            addr: a.addr,
-                            preferred_life: 0,
-                            valid_life: 0,
-                            opts: DhcpOptions::new(),
-                        }));
+                        out_ia.opts.insert(ia_addr(a.addr, 0, 0));
                         continue;
                     }
                     let (t1, t2, pl, vl) = timers(&s.settings);
                     out_ia.t1 = t1;
                     out_ia.t2 = t2;
-                    out_ia.opts.insert(DhcpOption::IAAddr(IAAddr {
-                        addr: a.addr,
-                        preferred_life: pl,
-                        valid_life: vl,
-                        opts: DhcpOptions::new(),
-                    }));
+                    out_ia.opts.insert(ia_addr(a.addr, pl, vl));
                     let port = store.get(&net).and_then(|l| l.port.clone()).or_else(|| {
                         s.reservations
                             .iter()
                             .find(|(_, ra, _)| *ra == a.addr)
                             .map(|(_, _, p)| p.clone())
                     });
-                    let lease = Lease {
-                        kind: LeaseKind::Address,
-                        prefix: net,
-                        duid: ctx.duid.to_vec(),
-                        iaid: ia.id,
-                        mac: ctx.mac.map(|m| m.0),
-                        iface: ctx.iface.name.clone(),
-                        scope: s.name.clone(),
-                        port,
-                        state: LeaseState::Bound,
-                        preferred_until: ctx.now.saturating_add(u64::from(pl)),
-                        valid_until: ctx.now.saturating_add(u64::from(vl)),
-                        via: None,
-                    };
-                    out.records.push(Record::Put {
-                        lease: lease.clone(),
-                    });
-                    store.insert(lease);
+                    ctx.bind(store, out, &key, net, (&s.name, port), &s.settings);
                     bound_any = true;
                 }
                 Some(_) => {
                     // Someone else's: the client must stop using it.
-                    out_ia.opts.insert(DhcpOption::IAAddr(IAAddr {
-                        addr: a.addr,
-                        preferred_life: 0,
-                        valid_life: 0,
-                        opts: DhcpOptions::new(),
-                    }));
+                    out_ia.opts.insert(ia_addr(a.addr, 0, 0));
                 }
                 None if rebind => {
                     // Not on this link: lifetimes 0 (§18.3.5).
-                    out_ia.opts.insert(DhcpOption::IAAddr(IAAddr {
-                        addr: a.addr,
-                        preferred_life: 0,
-                        valid_life: 0,
-                        opts: DhcpOptions::new(),
-                    }));
+                    out_ia.opts.insert(ia_addr(a.addr, 0, 0));
                 }
                 None => {}
             }
@@ -1170,11 +1147,7 @@ fn extend(
     }
     let pd: Vec<IAPD> = ia_pds(req).cloned().collect();
     for ia in &pd {
-        let key = ClientKey {
-            duid: ctx.duid.to_vec(),
-            iaid: ia.id,
-            kind: LeaseKind::Prefix,
-        };
+        let key = ctx.key(ia.id, LeaseKind::Prefix);
         let held: Vec<Ipv6Net> = store.client_leases(&key).map(|l| l.prefix).collect();
         let mut out_ia = IAPD {
             id: ia.id,
@@ -1196,45 +1169,15 @@ fn extend(
                     let (t1, t2, pl, vl) = timers(&p.settings);
                     out_ia.t1 = t1;
                     out_ia.t2 = t2;
-                    out_ia.opts.insert(DhcpOption::IAPrefix(IAPrefix {
-                        preferred_lifetime: pl,
-                        valid_lifetime: vl,
-                        prefix_len: net.prefix_len(),
-                        prefix_ip: net.network(),
-                        opts: DhcpOptions::new(),
-                    }));
-                    let lease = Lease {
-                        kind: LeaseKind::Prefix,
-                        prefix: net,
-                        duid: ctx.duid.to_vec(),
-                        iaid: ia.id,
-                        mac: ctx.mac.map(|m| m.0),
-                        iface: ctx.iface.name.clone(),
-                        scope: p.name.clone(),
-                        port: None,
-                        state: LeaseState::Bound,
-                        preferred_until: ctx.now.saturating_add(u64::from(pl)),
-                        valid_until: ctx.now.saturating_add(u64::from(vl)),
-                        via: Some(ctx.src_ip),
-                    };
-                    out.records.push(Record::Put {
-                        lease: lease.clone(),
-                    });
-                    out.routes.push(RouteChange::Add {
-                        prefix: net,
-                        via: ctx.src_ip,
-                        iface: ctx.iface.name.clone(),
-                    });
-                    store.insert(lease);
+                    out_ia
+                        .opts
+                        .insert(ia_prefix(net.network(), net.prefix_len(), pl, vl));
+                    ctx.bind(store, out, &key, net, (&p.name, None), &p.settings);
                 }
                 _ if rebind || pool.is_some() => {
-                    out_ia.opts.insert(DhcpOption::IAPrefix(IAPrefix {
-                        preferred_lifetime: 0,
-                        valid_lifetime: 0,
-                        prefix_len: hint.prefix_len,
-                        prefix_ip: hint.prefix_ip,
-                        opts: DhcpOptions::new(),
-                    }));
+                    out_ia
+                        .opts
+                        .insert(ia_prefix(hint.prefix_ip, hint.prefix_len, 0, 0));
                 }
                 _ => {}
             }
@@ -1259,27 +1202,13 @@ fn release(
     let mut targets: Vec<(ClientKey, Ipv6Net)> = Vec::new();
     for ia in ia_nas(req) {
         for a in ia_addrs(&ia.opts) {
-            targets.push((
-                ClientKey {
-                    duid: ctx.duid.to_vec(),
-                    iaid: ia.id,
-                    kind: LeaseKind::Address,
-                },
-                host(a.addr),
-            ));
+            targets.push((ctx.key(ia.id, LeaseKind::Address), host(a.addr)));
         }
     }
     for ia in ia_pds(req) {
         for p in ia_prefixes(&ia.opts) {
             if let Ok(net) = Ipv6Net::new(p.prefix_ip, p.prefix_len) {
-                targets.push((
-                    ClientKey {
-                        duid: ctx.duid.to_vec(),
-                        iaid: ia.id,
-                        kind: LeaseKind::Prefix,
-                    },
-                    net,
-                ));
+                targets.push((ctx.key(ia.id, LeaseKind::Prefix), net));
             }
         }
     }
@@ -1306,11 +1235,7 @@ fn decline(
     out: &mut Outcome,
 ) {
     for ia in ia_nas(req) {
-        let key = ClientKey {
-            duid: ctx.duid.to_vec(),
-            iaid: ia.id,
-            kind: LeaseKind::Address,
-        };
+        let key = ctx.key(ia.id, LeaseKind::Address);
         for a in ia_addrs(&ia.opts) {
             let net = host(a.addr);
             if !store.get(&net).is_some_and(|l| l.client() == key) {
