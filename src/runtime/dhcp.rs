@@ -88,7 +88,7 @@ impl LeaseLog for Journal {
 
 /// What `show leases`, `lease release` and `show stats` read and do.
 pub struct DhcpHandle {
-    state: Mutex<Option<Service<Journal>>>,
+    state: Mutex<Service<Journal>>,
     /// Frames dropped because the queue was full.
     pub queue_full: Arc<AtomicU64>,
     /// The PD client's counters, as of its last run.
@@ -99,10 +99,7 @@ impl DhcpHandle {
     /// Every lease, cloned (the service lock is held for the copy only).
     pub fn leases(&self) -> Vec<Lease> {
         match self.state.lock() {
-            Ok(s) => s
-                .as_ref()
-                .map(|s| s.store.iter().cloned().collect())
-                .unwrap_or_default(),
+            Ok(svc) => svc.store.iter().cloned().collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -111,13 +108,10 @@ impl DhcpHandle {
     /// delegated prefix goes with it.
     pub fn release(&self, shared: &Shared, target: &ipnet::Ipv6Net) -> io::Result<Option<Lease>> {
         let (lease, routes) = {
-            let mut guard = self
+            let mut svc = self
                 .state
                 .lock()
                 .map_err(|_| io::Error::other("DHCPv6 state lock poisoned"))?;
-            let Some(svc) = guard.as_mut() else {
-                return Ok(None);
-            };
             let lease = svc.release(target)?;
             let (_, routes) = svc.commit();
             (lease, routes)
@@ -128,10 +122,7 @@ impl DhcpHandle {
 
     /// Counters per interface name, plus the service's own.
     pub fn counters(&self, shared: &Shared) -> Vec<(String, Vec<(String, u64)>)> {
-        let Ok(guard) = self.state.lock() else {
-            return Vec::new();
-        };
-        let Some(svc) = guard.as_ref() else {
+        let Ok(svc) = self.state.lock() else {
             return Vec::new();
         };
         let config = shared.config.load();
@@ -238,7 +229,7 @@ pub fn open(
     let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_FRAMES);
     let queue_full = Arc::new(AtomicU64::new(0));
     let handle = Arc::new(DhcpHandle {
-        state: Mutex::new(Some(service)),
+        state: Mutex::new(service),
         queue_full: Arc::clone(&queue_full),
         pd_counters: Mutex::new(Vec::new()),
     });
@@ -346,10 +337,9 @@ pub fn run(
         let current = shared.generation.load(Ordering::Acquire);
         let mut client_frames: Vec<Punt> = Vec::new();
         let (replies, mut routes) = {
-            let Ok(mut guard) = handle.state.lock() else {
+            let Ok(mut svc) = handle.state.lock() else {
                 break;
             };
-            let Some(svc) = guard.as_mut() else { break };
             if current != generation {
                 generation = current;
                 let source = shared.source.lock().map(|s| s.clone());
