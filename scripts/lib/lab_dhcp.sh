@@ -24,7 +24,10 @@ EOF
 # dhclient_run ARGS...: dhclient in the VM with this run's lease, pid and
 # script files, in the foreground (-d) in the background; sets DHCLIENT_PID.
 dhclient_run() {
-    in_vm dhclient -6 -d -v -lf "$LAB_DIR/dhclient.leases" -pf "$LAB_DIR/dhclient.pid" \
+    # `ip netns exec` directly, not through in_vm: a shell function in the
+    # background is a subshell, and $! would be the subshell, not dhclient
+    # (stopping it left dhclient running after the lab).
+    ip netns exec "$NS_VM" dhclient -6 -d -v -lf "$LAB_DIR/dhclient.leases" -pf "$LAB_DIR/dhclient.pid" \
         -sf "$DHCP_HOOK" "$@" vm0 >>"$LAB_DIR/dhclient.log" 2>&1 &
     DHCLIENT_PID=$!
     lab_track "$DHCLIENT_PID" dhclient
